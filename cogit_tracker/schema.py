@@ -1,0 +1,67 @@
+"""Tag and metric names from DESIGN.md, in one place.
+
+Every module reads and writes these names through this file, so the contract that the
+reports, the decision log and `mlflow ui` rely on cannot drift between modules.
+"""
+from __future__ import annotations
+
+UID = "cogit.uid"            # UUID4, stable across stores; links use it, never run_id
+KIND = "cogit.kind"          # campaign | phase | decision
+KINDS = ("campaign", "phase", "decision")
+
+CAMPAIGN = "cogit.campaign"
+MODEL = "cogit.model"
+PRECISION = "cogit.precision"
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int4")
+PROVIDER = "cogit.provider"
+PHASE = "cogit.phase"
+PHASE_INDEX = "cogit.phase.index"
+DTYPE_LOADED = "cogit.model.dtype_loaded"
+OPERATOR_DEVICE = "cogit.operator.device"
+
+GPU_NAME = "cogit.gpu.name"
+GPU_KEY = "cogit.gpu.key"
+GPU_COUNT = "cogit.gpu.count"
+GPU_VRAM_TOTAL_GB = "cogit.gpu.vram_total_gb"
+GPU_DRIVER = "cogit.gpu.driver"
+CUDA = "cogit.cuda"
+CPU_MODEL = "cogit.cpu.model"
+CPU_CORES = "cogit.cpu.cores"
+RAM_TOTAL_GB = "cogit.ram_total_gb"
+HOST = "cogit.host"
+
+USD_PER_HOUR = "cogit.cost.usd_per_hour"
+RATE_SOURCE = "cogit.cost.rate_source"
+RATE_SOURCES = ("arg", "env", "config", "catalog", "unknown")
+
+HEARTBEAT = "cogit.heartbeat"  # epoch milliseconds
+FAILURE = "cogit.failure"
+FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stale")
+FAILURE_MESSAGE = "cogit.failure.message"
+
+# decisions
+DECISION_EXPERIMENT = "captains-log"
+DECISION_NUMBER = "cogit.decision.number"
+DECISION_TITLE = "cogit.decision.title"
+DECISION_STATUS = "cogit.decision.status"
+DECISION_STATUSES = ("proposed", "accepted", "superseded", "validated", "refuted")
+DECISION_DATE = "cogit.decision.date"
+DECISION_CHOSEN = "cogit.decision.chosen"
+LINK_ROLES = ("context", "evidence", "validation", "supersedes")
+
+
+def link_tag(uid: str) -> str:
+    """Tag on a decision run naming a linked run by its uid; the value is the role."""
+    return f"cogit.link.{uid}"
+
+
+def decision_tag(number: int) -> str:
+    """Tag on a linked run naming the decision; zero-padded so `cogit.decision.002` sorts."""
+    return f"cogit.decision.{number:03d}"
+
+
+# metrics every phase run ends with
+DURATION_S = "duration_s"
+COST_USD = "cost_usd"
+VRAM_PEAK_GB = "vram_peak_gb"
+RAM_PEAK_GB = "ram_peak_gb"

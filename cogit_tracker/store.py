@@ -1,0 +1,47 @@
+"""Which MLflow tracking store to talk to, and a client for it.
+
+Resolution order: an explicit URI (`--tracking-uri`), then `MLFLOW_TRACKING_URI`, then MLflow's
+own embedded default `sqlite:///mlflow.db` in the working directory (artifacts in `./mlruns`),
+so `mlflow ui` started in the same folder shows everything.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import BadInput
+
+DEFAULT_URI = "sqlite:///mlflow.db"
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    """The URI to use, checked early so a bad path fails before any run exists."""
+    uri = explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+    if uri.startswith("sqlite:///"):
+        _check_writable(Path(uri[len("sqlite:///"):]), uri)
+    return uri
+
+
+def _check_writable(db: Path, uri: str) -> None:
+    folder = db.parent if str(db.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInput(f"tracking store {uri!r}: folder {str(folder)!r} does not exist")
+    target = db if db.exists() else folder
+    if not os.access(target, os.W_OK):
+        raise BadInput(f"tracking store {uri!r}: {str(target)!r} is not writable")
+
+
+def use(explicit: str | None = None) -> str:
+    """Point MLflow's fluent API at the resolved store and return its URI."""
+    import mlflow
+
+    uri = tracking_uri(explicit)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def client(explicit: str | None = None):
+    """An `MlflowClient` on the resolved store."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri(explicit))
