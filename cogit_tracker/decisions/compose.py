@@ -138,6 +138,7 @@ def interactive() -> Decision:
             click.echo(f"  {exc} — try again", err=True)
     d.implications = ask("Future implications")
     d.status = default_status(d.chosen)
+    d.state_choice()
     validate(d, lambda f: f"(prompt) {f}")
     return d
 

@@ -288,7 +288,7 @@ def _sections(d: Decision, context_as_section: bool):
     bodies = {
         "context": d.context if context_as_section else "",
         "problem": d.problem, "analysis": d.analysis, "options": _render_options(d),
-        "decision": d.statement or _default_statement(d), "reasoning": d.reasoning,
+        "decision": d.statement, "reasoning": d.reasoning,
         "tradeoffs": d.tradeoffs, "debt": d.debt, "criteria": _render_criteria(d),
         "implications": d.implications, "actions": d.actions,
     }
@@ -308,11 +308,6 @@ def _sections(d: Decision, context_as_section: bool):
             yield heading, bodies[key]
     for extra in extras:
         yield extra.heading, extra.body
-
-
-def _default_statement(d: Decision) -> str:
-    opt = d.option(d.chosen) if d.chosen else None
-    return f"**Option {opt.label}: {opt.title}**" if opt else ""
 
 
 def _render_options(d: Decision) -> str:

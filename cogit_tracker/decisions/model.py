@@ -83,6 +83,15 @@ class Decision:
     # its own order and with its own headings. Not part of equality: it is presentation.
     layout: list[tuple[str, str]] = field(default_factory=list, compare=False)
 
+    def __post_init__(self) -> None:
+        self.state_choice()
+
+    def state_choice(self) -> None:
+        """Without a written statement, "Decision Made" says which option, as the log does."""
+        opt = self.option(self.chosen) if self.chosen else None
+        if opt is not None and not self.statement:
+            self.statement = f"**Option {opt.label}: {opt.title}**"
+
     def option(self, label: str) -> Option | None:
         return next((o for o in self.options if o.label.lower() == label.lower()), None)
 

@@ -8,9 +8,11 @@ creation, live in tags and are copied back into the artifacts on every change.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -150,7 +152,7 @@ class DecisionLog:
         return self._record(run)
 
     def _record(self, run) -> Decision:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _no_progress_bar():
             path = self.client.download_artifacts(run.info.run_id, "decision.json", tmp)
             d = Decision.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         tags = run.data.tags
@@ -203,6 +205,8 @@ class DecisionLog:
                 for run, role in targets:
                     d.links[self._uid(run)] = role
                 run_id = self._create_run(d)
+                self._artifacts(run_id, d)
+                self.client.set_terminated(run_id)
                 for run, role in targets:
                     self.client.set_tag(run.info.run_id, S.decision_tag(d.number), role)
                     written.append((run.info.run_id, S.decision_tag(d.number)))
@@ -228,10 +232,8 @@ class DecisionLog:
     def _create_run(self, d: Decision) -> str:
         tags = {S.UID: uuid.uuid4().hex, S.KIND: "decision", **self._tags(d)}
         tags.update({S.link_tag(uid): role for uid, role in d.links.items()})
-        run = self.client.create_run(self.experiment_id, run_name=d.heading, tags=tags)
-        self._artifacts(run.info.run_id, d)
-        self.client.set_terminated(run.info.run_id)
-        return run.info.run_id
+        return self.client.create_run(self.experiment_id, run_name=d.heading,
+                                      tags=tags).info.run_id
 
     def _tags(self, d: Decision) -> dict[str, str]:
         md = render(d)
@@ -329,6 +331,21 @@ class DecisionLog:
         ver = Verification(d, results, d.status, changed)
         self._save(run.info.run_id, d, {S.DECISION_VERIFICATION: ver.summary})
         return ver
+
+
+@contextmanager
+def _no_progress_bar():
+    """MLflow draws a download bar on stdout, which would corrupt `--json` output."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    old = os.environ.get(key)
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[key]
+        else:
+            os.environ[key] = old
 
 
 def _linked(run, role: str) -> LinkedRun:

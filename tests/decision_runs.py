@@ -1,0 +1,50 @@
+"""Campaign and phase runs as `cogit_tracker.tracking` writes them (DESIGN.md schema), made
+directly with `MlflowClient` so that the decision tests do not depend on the tracking API."""
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from mlflow.tracking import MlflowClient
+
+from cogit_tracker import schema as S
+
+
+def make_campaign(uri: str, label: str, gpu_key: str, precision: str,
+                  phases: dict[str, dict[str, float]], status: str = "FINISHED") -> str:
+    """A finished campaign run with one child run per phase; returns the campaign's uid."""
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("cogit-qmech")
+    exp_id = exp.experiment_id if exp else client.create_experiment("cogit-qmech")
+    uid = uuid.uuid4().hex
+    camp = client.create_run(exp_id, run_name=label, tags={
+        S.UID: uid, S.KIND: "campaign", S.CAMPAIGN: label, S.PRECISION: precision,
+        S.MODEL: "Qwen/Qwen2.5-7B-Instruct", S.GPU_KEY: gpu_key})
+    for index, (name, metrics) in enumerate(phases.items(), 1):
+        ph = client.create_run(exp_id, run_name=f"{label}/{name}", tags={
+            S.UID: uuid.uuid4().hex, S.KIND: "phase", S.PHASE: name,
+            S.PHASE_INDEX: str(index), S.CAMPAIGN: label, S.GPU_KEY: gpu_key,
+            S.PRECISION: precision, "mlflow.parentRunId": camp.info.run_id})
+        for key, value in metrics.items():
+            client.log_metric(ph.info.run_id, key, value)
+        client.set_terminated(ph.info.run_id, status)
+    client.set_terminated(camp.info.run_id, status)
+    return uid
+
+
+@pytest.fixture(scope="session")
+def _empty_store_file(tmp_path_factory) -> Path:
+    """MLflow's schema migrations take ~10 s on this machine: run them once per session."""
+    path = tmp_path_factory.mktemp("template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def log_store(store, _empty_store_file) -> str:
+    """conftest's `store` (fresh sqlite in a temp dir, env and cwd set), pre-migrated."""
+    shutil.copyfile(_empty_store_file, store[len("sqlite:///"):])
+    return store
