@@ -16,6 +16,7 @@ takes to create a run, which is why the database route is preferred.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Protocol
@@ -54,15 +55,34 @@ def numbers_for(uri: str, existing, claims) -> Numbers:
     return OptimisticNumbers(existing, claims)
 
 
+@functools.lru_cache(maxsize=None)
+def _engine(db_uri: str):
+    """One engine (and connection pool) per database and process, however many commands run."""
+    import sqlalchemy as sa
+
+    if not db_uri.startswith("sqlite"):
+        return sa.create_engine(db_uri, pool_size=1, max_overflow=2)
+    engine = sa.create_engine(db_uri, connect_args={"timeout": 60})
+
+    # sqlite: take the write lock at BEGIN, so that two writers that both read first
+    # cannot deadlock when they upgrade to writing.
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
 class SqlNumbers:
     def __init__(self, db_uri: str, existing):
         import sqlalchemy as sa
 
         self.sa = sa
-        kwargs = {"connect_args": {"timeout": 60}} if db_uri.startswith("sqlite") else {}
-        self.engine = sa.create_engine(db_uri, **kwargs)
-        if db_uri.startswith("sqlite"):
-            self._immediate_transactions()
+        self.engine = _engine(db_uri)
         self.table = sa.Table(
             TABLE, sa.MetaData(),
             sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
@@ -70,18 +90,6 @@ class SqlNumbers:
             sa.Column("reserved_at", sa.Float, nullable=False),
         )
         self._ensure_table(existing)
-
-    def _immediate_transactions(self) -> None:
-        """sqlite: take the write lock at BEGIN, so two readers never deadlock on upgrade."""
-        sa = self.sa
-
-        @sa.event.listens_for(self.engine, "connect")
-        def _connect(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None
-
-        @sa.event.listens_for(self.engine, "begin")
-        def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def _ensure_table(self, existing) -> None:
         if self.sa.inspect(self.engine).has_table(TABLE):

@@ -1,0 +1,38 @@
+"""Decision numbers under concurrent writers: 8 processes x 25 `decision new --no-input`
+must end with 200 distinct numbers and no gaps, on sqlite and on PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+
+from bench.decision_numbers import numbers, run_writers
+from decision_runs import _empty_store_file, log_store  # noqa: F401
+
+PROCESSES, EACH = 8, 25
+
+
+def _check(uri: str) -> float:
+    import sqlalchemy as sa
+
+    seconds = run_writers(uri, PROCESSES, EACH)
+    assert numbers(uri) == list(range(1, PROCESSES * EACH + 1))
+    engine = sa.create_engine(uri)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT count(*), count(run_id) FROM "
+                                    "cogit_decision_numbers").one()
+    engine.dispose()
+    assert tuple(rows) == (PROCESSES * EACH, PROCESSES * EACH)   # every number confirmed
+    return seconds
+
+
+@pytest.mark.slow
+def test_concurrent_writers_sqlite(log_store):
+    seconds = _check(log_store)
+    print(f"sqlite: {PROCESSES}x{EACH} decisions in {seconds:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_concurrent_writers_postgres(pg_uri, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    seconds = _check(pg_uri)
+    print(f"postgresql: {PROCESSES}x{EACH} decisions in {seconds:.1f} s")
