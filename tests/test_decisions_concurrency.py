@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.decision_numbers import numbers, run_writers
-from decision_runs import _empty_store_file, log_store  # noqa: F401
+from decision_runs import _empty_store_file, log_store, mlflow_server  # noqa: F401
 
 PROCESSES, EACH = 8, 25
 
@@ -36,3 +36,25 @@ def test_concurrent_writers_postgres(pg_uri, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     seconds = _check(pg_uri)
     print(f"postgresql: {PROCESSES}x{EACH} decisions in {seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_http_store_claims_numbers_by_experiment_name(mlflow_server, tmp_path, monkeypatch):
+    """No database behind an HTTP store: numbers are claimed through unique experiment names,
+    and a failed `new` releases its claim (fault injected at the artifact-writing seam)."""
+    from cogit_tracker.decisions.model import Decision
+    from cogit_tracker.decisions.store import DecisionLog
+
+    monkeypatch.chdir(tmp_path)
+    run_writers(mlflow_server, 3, 4)
+    assert numbers(mlflow_server) == list(range(1, 13))
+    log = DecisionLog(mlflow_server)
+
+    def boom(run_id, d):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch, pytest.raises(OSError):
+        patch.setattr(log, "_artifacts", boom)
+        log.create(Decision(title="doomed"))
+    assert log.create(Decision(title="after")).number == 13
+    assert numbers(mlflow_server) == list(range(1, 14))

@@ -8,17 +8,16 @@ writer takes the lowest free number, a released number is handed out again inste
 a gap. A reservation left behind by a killed process is reclaimed after `STALE_S` seconds.
 
 HTTP stores (`mlflow server`) expose no database. If `COGIT_DECISION_NUMBERS_URI` names the
-server's backend database the table is used there; otherwise numbers are claimed
-optimistically: the run is created with the next number, then every run carrying that number
-is listed and only the oldest (start time, then run id) keeps it; the others delete their run
-and try the next one. That is sound as long as writers' clocks agree to within the time it
-takes to create a run, which is why the database route is preferred.
+server's backend database the table is used there; otherwise a number is claimed by creating
+an experiment named after it, which the server's unique constraint on experiment names makes
+atomic (see `ExperimentNumbers`).
 """
 from __future__ import annotations
 
 import functools
 import os
 import time
+import uuid
 from typing import Protocol
 
 TABLE = "cogit_decision_numbers"
@@ -31,28 +30,21 @@ class Taken(Exception):
     """The number asked for belongs to another decision."""
 
 
-class Lost(Exception):
-    """Another writer claimed the same number first; try again with a fresh one."""
-
-
 class Numbers(Protocol):
     def reserve(self, wanted: int | None = None) -> int: ...
     def confirm(self, number: int, run_id: str) -> None: ...
     def release(self, number: int) -> None: ...
 
 
-def numbers_for(uri: str, existing, claims) -> Numbers:
-    """The allocator for a tracking URI.
-
-    `existing()` yields (number, run_id) of the decision runs in the store; `claims(n)` lists
-    the run ids carrying number n, oldest first (used only without database access).
-    """
+def numbers_for(uri: str, existing, client) -> Numbers:
+    """The allocator for a tracking URI; `existing()` yields (number, run_id) of the decision
+    runs already in the store, so that numbers given before the allocator existed are kept."""
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme in SQL_SCHEMES:
         return SqlNumbers(uri, existing)
     if os.environ.get(NUMBERS_URI_ENV):
         return SqlNumbers(os.environ[NUMBERS_URI_ENV], existing)
-    return OptimisticNumbers(existing, claims)
+    return ExperimentNumbers(client, existing)
 
 
 @functools.lru_cache(maxsize=None)
@@ -149,24 +141,68 @@ def _lowest_free(conn, t, sa) -> int:
     return int(conn.execute(gap).scalar())
 
 
-class OptimisticNumbers:
-    """For HTTP stores without database access (see the module docstring)."""
+class ExperimentNumbers:
+    """HTTP stores: a number is claimed by creating the experiment `captains-log/number/NNNN`.
 
-    def __init__(self, existing, claims):
-        self.existing, self.claims = existing, claims
+    The server keeps experiment names unique, deleted ones included, so creating one is an
+    atomic claim. The claim is deleted at once to keep it out of the UI (its name stays
+    taken). Releasing renames it away, which frees the name for the next writer.
+    """
+
+    PREFIX = "captains-log/number/"
+
+    def __init__(self, client, existing):
+        self.client, self.existing = client, existing
+
+    def _name(self, number: int) -> str:
+        return f"{self.PREFIX}{number:04d}"
+
+    def _claimed(self) -> set[int]:
+        from mlflow.entities import ViewType
+
+        found, token = set(), None
+        while True:
+            page = self.client.search_experiments(
+                view_type=ViewType.ALL, max_results=1000, page_token=token,
+                filter_string=f"name LIKE '{self.PREFIX}%'")
+            found |= {int(e.name[len(self.PREFIX):]) for e in page
+                      if e.name[len(self.PREFIX):].isdigit()}
+            token = page.token
+            if not token:
+                return found
+
+    def _claim(self, number: int) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            exp_id = self.client.create_experiment(self._name(number))
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_ALREADY_EXISTS":
+                return False
+            raise
+        self.client.delete_experiment(exp_id)
+        return True
 
     def reserve(self, wanted: int | None = None) -> int:
         if wanted is not None:
-            if any(n == wanted for n, _ in self.existing()):
+            if not self._claim(wanted):
                 raise Taken(wanted)
             return wanted
-        used = {n for n, _ in self.existing()}
-        return next(n for n in range(1, len(used) + 2) if n not in used)
+        for _ in range(200):
+            used = self._claimed() | {n for n, _ in self.existing()}
+            number = next(n for n in range(1, len(used) + 2) if n not in used)
+            if self._claim(number):
+                return number
+        raise RuntimeError("could not claim a decision number after 200 tries")
 
     def confirm(self, number: int, run_id: str) -> None:
-        claims = self.claims(number)
-        if claims and claims[0] != run_id:
-            raise Lost(number)
+        """The claim needs no confirmation: the run carries its number in its tags."""
 
     def release(self, number: int) -> None:
-        """Nothing to undo: the number lives only on the run, which the caller deletes."""
+        exp = self.client.get_experiment_by_name(self._name(number))
+        if exp is None:
+            return
+        self.client.restore_experiment(exp.experiment_id)
+        self.client.rename_experiment(exp.experiment_id,
+                                      f"{self.PREFIX}released/{uuid.uuid4().hex}")
+        self.client.delete_experiment(exp.experiment_id)

@@ -26,7 +26,7 @@ from ..errors import BadInput
 from ..store import tracking_uri
 from .markdown import render
 from .model import Decision, check_role, validate
-from .numbers import Lost, Taken, numbers_for
+from .numbers import Taken, numbers_for
 from .verify import Outcome, RunView, evaluate, parse_criterion, verdict
 
 NOTE_LIMIT = 7900            # MLflow truncates tag values past 8000 characters
@@ -105,7 +105,7 @@ class DecisionLog:
 
     @cached_property
     def numbers(self):
-        return numbers_for(self.uri, self._existing, self._claims)
+        return numbers_for(self.uri, self._existing, self.client)
 
     def _decision_runs(self, extra: str = "") -> list:
         flt = f"tags.`{S.KIND}` = 'decision'" + (f" and {extra}" if extra else "")
@@ -124,11 +124,6 @@ class DecisionLog:
     def _existing(self):
         return [(int(r.data.tags[S.DECISION_NUMBER]), r.info.run_id)
                 for r in self._decision_runs() if r.data.tags.get(S.DECISION_NUMBER, "").isdigit()]
-
-    def _claims(self, number: int) -> list[str]:
-        runs = self._decision_runs(f"tags.`{S.DECISION_NUMBER}` = '{number:03d}'")
-        return [r.info.run_id for r in sorted(runs, key=lambda r: (r.info.start_time,
-                                                                  r.info.run_id))]
 
     def _run(self, number: int):
         runs = self._decision_runs(f"tags.`{S.DECISION_NUMBER}` = '{number:03d}'")
@@ -152,7 +147,7 @@ class DecisionLog:
         return self._record(run)
 
     def _record(self, run) -> Decision:
-        with tempfile.TemporaryDirectory() as tmp, _no_progress_bar():
+        with tempfile.TemporaryDirectory() as tmp, _quiet():
             path = self.client.download_artifacts(run.info.run_id, "decision.json", tmp)
             d = Decision.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         tags = run.data.tags
@@ -195,30 +190,26 @@ class DecisionLog:
         """
         validate(d, lambda f: f"--{f}")
         targets = [(self.resolve(t), check_role(role)) for t, role in links]
+        d.links = {self._uid(run): role for run, role in targets}
         _ = self.experiment_id
-        for _attempt in range(100):
-            d.number = self.numbers.reserve(number)
-            written: list[tuple[str, str]] = []
-            run_id = None
-            try:
-                d.links = {}
-                for run, role in targets:
-                    d.links[self._uid(run)] = role
-                run_id = self._create_run(d)
-                self._artifacts(run_id, d)
+        d.number = self.numbers.reserve(number)
+        written: list[tuple[str, str]] = []
+        run_id = None
+        try:
+            run_id = self._create_run(d)
+            self._artifacts(run_id, d)
+            with _quiet():
                 self.client.set_terminated(run_id)
-                for run, role in targets:
-                    self.client.set_tag(run.info.run_id, S.decision_tag(d.number), role)
-                    written.append((run.info.run_id, S.decision_tag(d.number)))
-                self.numbers.confirm(d.number, run_id)
-                return d
-            except Lost:
-                self._undo(run_id, written)
-            except BaseException:
-                self._undo(run_id, written)
-                self.numbers.release(d.number)
-                raise
-        raise RuntimeError("could not claim a decision number after 100 tries")
+            for run, role in targets:
+                self.client.set_tag(run.info.run_id, S.decision_tag(d.number), role)
+                written.append((run.info.run_id, S.decision_tag(d.number)))
+            self.numbers.confirm(d.number, run_id)
+            return d
+        except BaseException:
+            self._undo(run_id, written)
+            self.numbers.release(d.number)
+            d.number = None
+            raise
 
     def _uid(self, run) -> str:
         """The run's `cogit.uid`; a plain MLflow run gets one so that it can be linked."""
@@ -334,18 +325,21 @@ class DecisionLog:
 
 
 @contextmanager
-def _no_progress_bar():
-    """MLflow draws a download bar on stdout, which would corrupt `--json` output."""
-    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    old = os.environ.get(key)
-    os.environ[key] = "false"
+def _quiet():
+    """MLflow writes a download bar, and on HTTP stores a "View run" link, to stdout, which
+    would corrupt `--json` output; both have an environment switch, set only meanwhile."""
+    switches = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+                "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+    old = {key: os.environ.get(key) for key in switches}
+    os.environ.update(switches)
     try:
         yield
     finally:
-        if old is None:
-            del os.environ[key]
-        else:
-            os.environ[key] = old
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _linked(run, role: str) -> LinkedRun:
