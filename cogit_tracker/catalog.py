@@ -70,11 +70,11 @@ def load(config: Path | str | UserConfig | None = None) -> dict[str, GpuSpec]:
     for key, price in user.prices.items():
         if key not in tables:
             raise BadInput(
-                f"{user.where(key)}: prices.{key}: unknown GPU key {key!r}; accepted: "
+                f"{user.where(key, 'prices')}: prices.{key}: unknown GPU key {key!r}; accepted: "
                 f"{', '.join(sorted(tables))} (add it under [gpus.{key}] first)"
             )
         tables[key]["usd_per_hour"] = {"value": price, "source": where, "date": ""}
-    return {key: _spec(key, table, user.where(key)) for key, table in tables.items()}
+    return {key: _spec(key, table, user) for key, table in tables.items()}
 
 
 def get(key: str, config: Path | str | UserConfig | None = None) -> GpuSpec:
@@ -114,7 +114,8 @@ def _with_source(table: dict[str, Any], where: str) -> dict[str, Any]:
     }
 
 
-def _spec(key: str, table: dict[str, Any], where: str) -> GpuSpec:
+def _spec(key: str, table: dict[str, Any], user: UserConfig) -> GpuSpec:
+    where = user.where(key)
     missing = [figure for figure in FIGURES if figure not in table]
     if missing:
         raise BadInput(
@@ -124,13 +125,14 @@ def _spec(key: str, table: dict[str, Any], where: str) -> GpuSpec:
     values, sources = {}, {}
     for figure in FIGURES:
         entry = table[figure]
+        at = f"{user.where(figure, section=f'gpus.{key}')}: {key}.{figure}"
         if not isinstance(entry, dict) or "value" not in entry:
-            raise BadInput(f"{where}: {key}.{figure} = {entry!r}; give a number or {{value = ...}}")
-        values[figure] = rate_value(entry["value"], f"{where}: {key}.{figure}", _UNITS[figure])
+            raise BadInput(f"{at} = {entry!r}; give a number or {{value = ..., source = ...}}")
+        values[figure] = rate_value(entry["value"], at, _UNITS[figure])
         sources[figure] = ", ".join(str(p) for p in (entry.get("source"), entry.get("date")) if p)
     names = table.get("nvml_names", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise BadInput(f"{where}: {key}.nvml_names = {names!r}; give a list of strings")
+        raise BadInput(f"{user.where('nvml_names', f'gpus.{key}')}: {key}.nvml_names = {names!r}; give a list of strings")
     return GpuSpec(
         key=key,
         name=str(table.get("name", key)),

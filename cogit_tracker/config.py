@@ -46,10 +46,11 @@ class UserConfig:
     prices: dict[str, float] = field(default_factory=dict, hash=False)
     gpus: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
-    def where(self, key: str | None = None) -> str:
-        """`cogit.toml` (or its path), with the line that sets `key` where we can find it."""
+    def where(self, key: str | None = None, section: str | None = None) -> str:
+        """`cogit.toml` (or its path), with the line that sets `key` (inside the table
+        `section`, e.g. "gpus.t4", when given) where we can find it."""
         label = str(self.path) if self.path else FILE_NAME
-        line = _line_of(self.path, key) if (self.path and key) else None
+        line = _line_of(self.path, key, section) if (self.path and key) else None
         return f"{label}, line {line}" if line else label
 
     def sets_price(self, gpu_key: str) -> bool:
@@ -106,7 +107,7 @@ def _check(path: Path, data: dict[str, Any]) -> UserConfig:
         path=path,
         usd_per_hour=None if rate is None else rate_value(rate, blank.where("usd_per_hour")),
         provider=provider,
-        prices={k: rate_value(v, f"{blank.where(k)}: prices.{k}") for k, v in prices.items()},
+        prices={k: rate_value(v, f"{blank.where(k, 'prices')}: prices.{k}") for k, v in prices.items()},
         gpus=gpus,
     )
 
@@ -132,15 +133,22 @@ def _must_exist(path: Path, what: str) -> Path:
     return path
 
 
-def _line_of(path: Path, key: str) -> int | None:
-    """First line assigning `key` (`key =` or a `[....key]` header), for error messages."""
+def _line_of(path: Path, key: str, section: str | None = None) -> int | None:
+    """First line assigning `key` (`key =`, or a `[...key]` header), only inside the table
+    `section` when given; for error messages, so a plain scan is enough."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
     assign = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
-    header = re.compile(rf"^\s*\[+[^\]]*\b{re.escape(key)}\]")
+    header = re.compile(r"^\s*\[+\s*([^\]]*?)\s*\]")
+    current = None
     for number, line in enumerate(lines, start=1):
-        if assign.match(line) or header.match(line):
+        found = header.match(line)
+        if found:
+            current = found.group(1)
+            if section is None and current.split(".")[-1] == key:
+                return number
+        elif assign.match(line) and section in (None, current):
             return number
     return None
