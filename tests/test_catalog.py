@@ -155,7 +155,6 @@ def run_cli(*args: str, cwd: Path, env_extra: dict | None = None) -> subprocess.
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.slow
 def test_cli_gpus_lists_catalog_with_sources(cogit_env):
     import json
 
@@ -168,7 +167,6 @@ def test_cli_gpus_lists_catalog_with_sources(cogit_env):
     assert table.returncode == 0 and "h100-pcie" in table.stdout
 
 
-@pytest.mark.slow
 def test_cli_gpus_unknown_key_is_one_line_exit_2(cogit_env):
     done = run_cli("gpus", "h100", cwd=cogit_env)
     assert done.returncode == 2
@@ -178,7 +176,6 @@ def test_cli_gpus_unknown_key_is_one_line_exit_2(cogit_env):
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.slow
 def test_cli_bad_cogit_toml_is_one_line_exit_2(cogit_env):
     write(cogit_env, "[prices]\nh100-sxm = 'two dollars'\n")
     for args in (["gpus"], ["hardware"]):
