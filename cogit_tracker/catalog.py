@@ -8,6 +8,7 @@ being guessed into the nearest known card, and no GPU at all is `none`.
 """
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ _UNITS = {
     "usd_per_hour": "USD per hour per GPU",
 }
 FIGURES = tuple(_UNITS)
+FIELDS = ("name", "nvml_names", *FIGURES)
 _VENDOR_PREFIXES = ("nvidia ", "geforce ", "tesla ")
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -66,6 +68,12 @@ def load(config: Path | str | UserConfig | None = None) -> dict[str, GpuSpec]:
                 f"{user.where(key)}: GPU key {key!r} is not accepted; use lowercase letters, "
                 "digits, '-', '.', '_' (like h100-nvl)"
             )
+        unknown = sorted(set(table) - set(FIELDS))
+        if unknown:
+            raise BadInput(
+                f"{user.where(unknown[0], f'gpus.{key}')}: gpus.{key}.{unknown[0]} is not a GPU "
+                f"field; accepted: {', '.join(FIELDS)}"
+            )
         tables[key] = {**tables.get(key, {}), **_with_source(table, where)}
     for key, price in user.prices.items():
         if key not in tables:
@@ -99,7 +107,9 @@ def key_for_name(nvml_name: str | None, config: Path | str | UserConfig | None =
     return slug if slug in catalog else UNKNOWN_PREFIX + slug
 
 
+@functools.cache
 def _builtin() -> dict[str, dict[str, Any]]:
+    """Parsed once per process; callers copy the tables they change."""
     text = resources.files("cogit_tracker").joinpath("data/gpus.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 

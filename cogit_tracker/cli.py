@@ -78,11 +78,17 @@ def hardware_cmd(as_json: bool, usd_per_hour: str | None) -> None:
         cogit-log hardware
         cogit-log hardware --usd-per-hour 0.89 --json
     """
+    import warnings
+
     from .cost import resolve_rate
     from .hardware import probe
 
     profile = probe()
-    rate = resolve_rate(usd_per_hour, gpu_key=profile.gpu_key)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rate = resolve_rate(usd_per_hour, gpu_key=profile.gpu_key)
+    for warning in caught:  # one plain line, not Python's file:line warning format
+        click.echo(f"Warning: {warning.message}", err=True)
     if as_json:
         emit_json({"hardware": profile.as_dict(), "rate": {"usd_per_hour": rate.usd_per_hour, "source": rate.source}, "tags": {**profile.tags(), **rate.tags()}})
         return

@@ -151,6 +151,17 @@ def test_cli_hardware_reports_rate_and_source(cogit_env):
     assert table.returncode == 0 and schema.RATE_SOURCE in table.stdout and "env" in table.stdout
 
 
+def test_cli_hardware_without_a_rate_warns_in_one_line(cogit_env):
+    """No GPU here and no rate set: the rate is unknown, said once, and the command works."""
+    done = run_cli("hardware", "--json", cwd=cogit_env)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["rate"] == {"usd_per_hour": 0.0, "source": "unknown"}
+    assert done.stderr.strip().splitlines() == [
+        "Warning: no hourly rate for GPU 'none': cost is recorded as 0; set usd_per_hour=, "
+        "COGIT_USD_PER_HOUR or usd_per_hour in cogit.toml"
+    ]
+
+
 @pytest.mark.parametrize(
     "args, env, named",
     [
