@@ -20,6 +20,7 @@ from . import schema
 from .catalog import load
 from .config import UserConfig, load_config, rate_value
 from .errors import BadInput
+from .hardware import probe
 
 ENV_VAR = "COGIT_USD_PER_HOUR"
 WARN_FRACTION = 0.8
@@ -44,11 +45,13 @@ def resolve_rate(
     arg: float | str | None = None,
     gpu_key: str | None = None,
     config: Path | str | UserConfig | None = None,
+    *,
+    warn: bool = True,
 ) -> Rate:
     """The rate for this run; `gpu_key` defaults to the detected GPU. Each later source is
     read only when the earlier ones are absent, so a given argument never fails on a
-    broken cogit.toml. Unknown gives 0 with a warning: a run is never stopped for lack of a
-    price, but nobody should mistake its cost of 0 for free."""
+    broken cogit.toml. Unknown gives 0 with a warning (`warn=False` leaves it to the tag): a
+    run is never stopped for lack of a price, but nobody should mistake its cost of 0 for free."""
     if arg is not None:
         return Rate(rate_value(arg, "usd_per_hour"), "arg")
     if os.environ.get(ENV_VAR, "").strip():
@@ -57,17 +60,16 @@ def resolve_rate(
     if user.usd_per_hour is not None:
         return Rate(user.usd_per_hour, "config")
     if gpu_key is None:
-        from .hardware import probe
-
         gpu_key = probe().gpu_key
     spec = load(user).get(gpu_key)
     if spec is not None:
         return Rate(spec.usd_per_hour, "config" if user.sets_price(gpu_key) else "catalog")
-    warnings.warn(
-        f"no hourly rate for GPU {gpu_key!r}: cost is recorded as 0; set usd_per_hour=, "
-        f"{ENV_VAR} or usd_per_hour in cogit.toml",
-        stacklevel=2,
-    )
+    if warn:
+        warnings.warn(
+            f"no hourly rate for GPU {gpu_key!r}: cost is recorded as 0; set usd_per_hour=, "
+            f"{ENV_VAR} or usd_per_hour in cogit.toml",
+            stacklevel=2,
+        )
     return UNKNOWN
 
 

@@ -55,6 +55,12 @@ def test_provider_uses_the_cached_probe(fake_nvml):
     assert probe() is probe()
 
 
+def test_missing_rate_is_tagged_unknown_without_a_warning(cogit_env, recwarn):
+    tags = CogitContextProvider().tags()
+    assert (tags[schema.USD_PER_HOUR], tags[schema.RATE_SOURCE]) == ("0", "unknown")
+    assert not [w for w in recwarn if "rate" in str(w.message)]
+
+
 @pytest.mark.parametrize(
     "config, env",
     [("usd_per_hour = -1\n", {}), ("[prices\n", {}), ("", {"COGIT_USD_PER_HOUR": "lots"})],

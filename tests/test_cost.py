@@ -73,6 +73,11 @@ def test_unknown_rate_is_zero_with_a_warning(cogit_env, key):
     assert rate.tags() == {schema.USD_PER_HOUR: "0", schema.RATE_SOURCE: "unknown"}
 
 
+def test_unknown_rate_warning_can_be_left_to_the_tag(cogit_env, recwarn):
+    assert resolve_rate(gpu_key="none", warn=False) == Rate(0.0, "unknown")
+    assert len(recwarn) == 0
+
+
 def test_sources_are_the_design_values(every_source):
     seen = {resolve_rate(1, gpu_key="t4").source, resolve_rate(gpu_key="t4").source}
     every_source.delenv("COGIT_USD_PER_HOUR")
