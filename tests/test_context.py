@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import mlflow  # before cogit_tracker.context: MLflow loads its providers while importing
+import mlflow  # noqa: F401 - before cogit_tracker.context: MLflow loads its providers on import
 import pytest
 from conftest import FakeGpu
 from mlflow.tracking.context.registry import _run_context_provider_registry
