@@ -14,13 +14,28 @@ REFERENCE_LOG = SHARED / "reference" / "captains-log-2025-11.md"
 PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session")
+def _empty_store(tmp_path_factory) -> Path:
+    """An MLflow sqlite database with its schema made once: creating one costs seconds of
+    migrations, copying the file costs milliseconds."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{db}").search_experiments()
+    return db
+
+
 @pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    """A fresh sqlite tracking store in a temp dir, made the process default (env and fluent)."""
+def store(cogit_env, _empty_store, monkeypatch) -> str:
+    """A fresh sqlite tracking store in a temp dir, made the process default (env and fluent),
+    with cwd in that dir so its `./mlruns` artifacts stay there too."""
+    import shutil
+
     import mlflow
 
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    db = cogit_env / "mlflow.db"
+    shutil.copy(_empty_store, db)
+    uri = f"sqlite:///{db}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     yield uri
@@ -43,3 +58,72 @@ def pg_uri() -> str:
         )
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
     admin.dispose()
+
+
+# ---- fake NVML and a clean cogit environment (issue 2: hardware/catalog/cost) ---------------
+# This machine has no NVIDIA GPU and no driver, so GPU tests replace the pynvml functions (the
+# narrowest seam: everything above them, our probe and sampler, runs for real).
+
+
+class FakeGpu:
+    """One pretend device as NVML would describe it."""
+
+    def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0)):
+        self.name, self.capability = name, capability
+        self.total, self.used = int(total_gb * 1024**3), int(used_gb * 1024**3)
+        self.uuid = uuid or f"GPU-{abs(hash(name)) % 10**8:08d}"
+
+
+def _reset_hardware_caches():
+    from cogit_tracker import hardware
+
+    for cached in (hardware.probe, hardware._nvml, hardware._handles):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def cogit_env(tmp_path, monkeypatch):
+    """cwd in a temp dir (no stray ./cogit.toml), no COGIT_* settings, fresh probe caches."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("COGIT_CONFIG", "COGIT_USD_PER_HOUR"):
+        monkeypatch.delenv(name, raising=False)
+    _reset_hardware_caches()
+    yield tmp_path
+    _reset_hardware_caches()
+
+
+@pytest.fixture
+def fake_nvml(cogit_env, monkeypatch):
+    """Call with a list of `FakeGpu` (mutable: change `.used` to move the VRAM reading) or an
+    exception for `nvmlInit` to raise; pynvml's functions answer from it."""
+    import types
+
+    import pynvml
+
+    def install(gpus, driver="570.86.15", cuda=12080):
+        def init():
+            if isinstance(gpus, Exception):
+                raise gpus
+
+        fakes = {
+            "nvmlInit": init,
+            "nvmlDeviceGetCount": lambda: len(gpus),
+            "nvmlDeviceGetHandleByIndex": lambda i: gpus[i],
+            "nvmlDeviceGetName": lambda h: h.name,
+            "nvmlDeviceGetUUID": lambda h: h.uuid,
+            "nvmlDeviceGetCudaComputeCapability": lambda h: h.capability,
+            "nvmlDeviceGetMemoryInfo": lambda h: types.SimpleNamespace(
+                total=h.total, used=h.used, free=h.total - h.used
+            ),
+            "nvmlSystemGetDriverVersion": lambda: driver,
+            "nvmlSystemGetCudaDriverVersion_v2": lambda: cuda,
+        }
+        for name, fake in fakes.items():
+            monkeypatch.setattr(pynvml, name, fake)
+        _reset_hardware_caches()
+        return gpus
+
+    return install
+
+
+# ---- end fake NVML -------------------------------------------------------------------------

@@ -1,10 +1,9 @@
-"""Campaign and phase runs as `cogit_tracker.tracking` writes them (DESIGN.md schema), made
-directly with `MlflowClient` so that the decision tests do not depend on the tracking API."""
+"""Decision-test helpers: campaign and phase runs as `cogit_tracker.tracking` writes them
+(DESIGN.md schema), made directly with `MlflowClient`; and a real `mlflow server` fixture."""
 from __future__ import annotations
 
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -35,23 +34,8 @@ def make_campaign(uri: str, label: str, gpu_key: str, precision: str,
     return uid
 
 
-@pytest.fixture(scope="session")
-def _empty_store_file(tmp_path_factory) -> Path:
-    """MLflow's schema migrations take ~10 s on this machine: run them once per session."""
-    path = tmp_path_factory.mktemp("template") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
-
-
 @pytest.fixture
-def log_store(store, _empty_store_file) -> str:
-    """conftest's `store` (fresh sqlite in a temp dir, env and cwd set), pre-migrated."""
-    shutil.copyfile(_empty_store_file, store[len("sqlite:///"):])
-    return store
-
-
-@pytest.fixture
-def mlflow_server(tmp_path, _empty_store_file):
+def mlflow_server(tmp_path, _empty_store):
     """A real `mlflow server` on loopback (sqlite backend, served artifacts); its URI."""
     import socket
     import subprocess
@@ -60,7 +44,7 @@ def mlflow_server(tmp_path, _empty_store_file):
     import urllib.request
 
     db = tmp_path / "server.db"
-    shutil.copyfile(_empty_store_file, db)
+    shutil.copyfile(_empty_store, db)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

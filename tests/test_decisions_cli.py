@@ -14,7 +14,7 @@ from cogit_tracker import schema as S
 from cogit_tracker.cli import cli
 from cogit_tracker.decisions.markdown import parse, parse_file
 from conftest import REFERENCE_LOG
-from decision_runs import _empty_store_file, log_store, make_campaign  # noqa: F401
+from decision_runs import make_campaign
 
 NEW = ["decision", "new", "--no-input"]
 
@@ -35,17 +35,17 @@ def decision_runs(uri, include_deleted=False):
 
 
 @pytest.fixture
-def two_campaigns(log_store):
-    rtx = make_campaign(log_store, "run-001", "rtx-5090", "fp16", {
+def two_campaigns(store):
+    rtx = make_campaign(store, "run-001", "rtx-5090", "fp16", {
         "train": {"fidelity": 0.989, "duration_s": 1500, "cost_usd": 0.37},
         "intervene": {"duration_s": 7300, "cost_usd": 1.80}})
-    h100 = make_campaign(log_store, "run-002", "h100-sxm", "fp16", {
+    h100 = make_campaign(store, "run-002", "h100-sxm", "fp16", {
         "intervene": {"duration_s": 610, "cost_usd": 0.41},
         "reverse": {"duration_s": 200, "cost_usd": 0.13}})
     return rtx, h100
 
 
-def test_new_no_input_stores_run_with_tags_artifacts_and_links_both_ways(log_store, two_campaigns):
+def test_new_no_input_stores_run_with_tags_artifacts_and_links_both_ways(store, two_campaigns):
     rtx, h100 = two_campaigns
     res = run(*NEW, "--title", "Abort RTX 5090", "--context", "Phase 3 slow",
               "--option", "A: Wait", "--option", "C: Migrate to H100", "--chosen", "C",
@@ -57,13 +57,13 @@ def test_new_no_input_stores_run_with_tags_artifacts_and_links_both_ways(log_sto
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["number"] == 1 and data["chosen"] == "C"
-    [dec] = decision_runs(log_store)
+    [dec] = decision_runs(store)
     tags = dec.data.tags
     assert dec.info.run_name == "Decision #001: Abort RTX 5090"
     assert tags[S.KIND] == "decision" and tags[S.DECISION_STATUS] == "accepted"
     assert tags[S.link_tag(rtx)] == "context" and tags[S.link_tag(h100)] == "validation"
     assert "### Validation Criteria" in tags["mlflow.note.content"]
-    client = MlflowClient(log_store)
+    client = MlflowClient(store)
     assert {a.path for a in client.list_artifacts(dec.info.run_id)} == {"decision.json",
                                                                         "decision.md"}
     found = client.search_runs([client.get_experiment_by_name("cogit-qmech").experiment_id],
@@ -83,7 +83,7 @@ def test_new_no_input_stores_run_with_tags_artifacts_and_links_both_ways(log_sto
     assert listed[0]["verification"] == "2 pass, 1 manual"
 
 
-def test_verify_refutes_and_exits_1(log_store, two_campaigns):
+def test_verify_refutes_and_exits_1(store, two_campaigns):
     run(*NEW, "--title", "Stay on the 5090", "--criterion", "sum(cost_usd) < 1.00",
         "--link", "run-001:validation")
     res = run("decision", "verify", "1", "--json")
@@ -92,7 +92,7 @@ def test_verify_refutes_and_exits_1(log_store, two_campaigns):
     assert data["status"] == "refuted" and data["criteria"][0]["value"] == pytest.approx(2.17)
 
 
-def test_verify_stays_pending_without_evidence(log_store):
+def test_verify_stays_pending_without_evidence(store):
     run(*NEW, "--title", "No runs yet", "--criterion", "phase[train].fidelity >= 0.98")
     res = run("decision", "verify", "1", "--json")
     assert res.exit_code == 0
@@ -100,7 +100,7 @@ def test_verify_stays_pending_without_evidence(log_store):
     assert json.loads(run("decision", "list", "--json").output)[0]["status"] == "proposed"
 
 
-def test_link_status_and_list_filters(log_store, two_campaigns):
+def test_link_status_and_list_filters(store, two_campaigns):
     run(*NEW, "--title", "First", "--option", "A: x", "--chosen", "A")
     run(*NEW, "--title", "Second about H100")
     assert run("decision", "link", "2", "run-002", "--role", "evidence").exit_code == 0
@@ -112,7 +112,7 @@ def test_link_status_and_list_filters(log_store, two_campaigns):
     assert [e["number"] for e in json.loads(
         run("decision", "list", "--text", "h100", "--json").output)] == [2]
     assert json.loads(run("decision", "list", "--since", "2999-01-01", "--json").output) == []
-    first = decision_runs(log_store)
+    first = decision_runs(store)
     one = next(r for r in first if r.data.tags[S.DECISION_NUMBER] == "001")
     assert one.data.tags[S.decision_tag(2)] == "supersedes"
     shown = json.loads(run("decision", "show", "1", "--json").output)
@@ -127,21 +127,21 @@ def test_link_status_and_list_filters(log_store, two_campaigns):
     (["--title", "x", "--option", "no label"], "--option 'no label'"),
     (["--title", "x", "--link", "run-001:boss"], "link target 'run-001:boss'"),
 ])
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(log_store, args, message):
-    make_campaign(log_store, "run-001", "rtx-5090", "fp16", {"train": {"fidelity": 0.9}})
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(store, args, message):
+    make_campaign(store, "run-001", "rtx-5090", "fp16", {"train": {"fidelity": 0.9}})
     res = run(*NEW, *args)
     assert res.exit_code == 2
     assert message in res.output and res.output.count("\n") == 1, res.output
-    assert decision_runs(log_store, include_deleted=True) == []
+    assert decision_runs(store, include_deleted=True) == []
     ok = run(*NEW, "--title", "after the failure", "--json")
     assert json.loads(ok.output)["number"] == 1        # no number was burnt
 
 
-def test_a_failure_after_reserving_removes_the_run_and_releases_the_number(log_store, monkeypatch):
+def test_a_failure_after_reserving_removes_the_run_and_releases_the_number(store, monkeypatch):
     """Fault injected at one seam (writing the artifacts) to reach the rollback path."""
     from cogit_tracker.decisions.store import DecisionLog
 
-    camp = make_campaign(log_store, "run-001", "rtx-5090", "fp16", {"train": {"fidelity": 0.9}})
+    camp = make_campaign(store, "run-001", "rtx-5090", "fp16", {"train": {"fidelity": 0.9}})
 
     def boom(self, run_id, d):
         raise OSError("disk full")
@@ -149,8 +149,8 @@ def test_a_failure_after_reserving_removes_the_run_and_releases_the_number(log_s
     with monkeypatch.context() as patch, pytest.raises(OSError):
         patch.setattr(DecisionLog, "_artifacts", boom)
         run(*NEW, "--title", "doomed", "--link", "run-001:evidence")
-    assert decision_runs(log_store, include_deleted=True) == []
-    client = MlflowClient(log_store)
+    assert decision_runs(store, include_deleted=True) == []
+    client = MlflowClient(store)
     campaign_run = client.search_runs(
         [client.get_experiment_by_name("cogit-qmech").experiment_id],
         f"tags.`{S.UID}` = '{camp}'")[0]
@@ -158,7 +158,7 @@ def test_a_failure_after_reserving_removes_the_run_and_releases_the_number(log_s
     assert json.loads(run(*NEW, "--title", "next", "--json").output)["number"] == 1
 
 
-def test_interactive_new_reads_each_section_from_stdin(log_store):
+def test_interactive_new_reads_each_section_from_stdin(store):
     answers = "\n".join([
         "Keep operators on CPU", "", "",             # title, date and time default to now
         "Phase 3 OOM", "7B + 2.8 GB > 32 GB", "",      # context, problem, analysis
@@ -181,7 +181,7 @@ def test_interactive_new_reads_each_section_from_stdin(log_store):
     assert data["date"][:2] == "20" and data["time"].endswith("UTC")
 
 
-def test_edit_opens_editor_on_template(log_store, tmp_path, monkeypatch):
+def test_edit_opens_editor_on_template(store, tmp_path, monkeypatch):
     editor = tmp_path / "fake-editor"
     editor.write_text(f"#!{sys.executable}\nimport sys, pathlib\n"
                       "p = pathlib.Path(sys.argv[1]); t = p.read_text()\n"
@@ -196,7 +196,7 @@ def test_edit_opens_editor_on_template(log_store, tmp_path, monkeypatch):
         "sum(cost_usd) < 1.00"
 
 
-def test_from_file_and_export_dir(log_store, tmp_path):
+def test_from_file_and_export_dir(store, tmp_path):
     src = tmp_path / "one.md"
     src.write_text("## Decision: From a file\r\n\r\n### The Problem\r\n\r\nit broke\r\n",
                    encoding="utf-8")
@@ -209,16 +209,16 @@ def test_from_file_and_export_dir(log_store, tmp_path):
 
 
 @pytest.mark.skipif(not REFERENCE_LOG.exists(), reason="reference log absent")
-def test_import_reference_is_idempotent_and_exports_clean_utf8(log_store, tmp_path):
+def test_import_reference_is_idempotent_and_exports_clean_utf8(store, tmp_path):
     dry = run("decision", "import", str(REFERENCE_LOG), "--dry-run")
     assert dry.exit_code == 0 and "2 would add" in dry.output
-    assert decision_runs(log_store) == []
+    assert decision_runs(store) == []
     first = run("decision", "import", str(REFERENCE_LOG))
     assert first.exit_code == 0 and "repaired Mac Roman mojibake" in first.output
     assert "2 added" in first.output
     again = run("decision", "import", str(REFERENCE_LOG))
     assert "0 added, 2 already present" in again.output
-    assert len(decision_runs(log_store)) == 2
+    assert len(decision_runs(store)) == 2
     out = tmp_path / "log.md"
     assert run("decision", "export", "--single", str(out)).exit_code == 0
     text = out.read_bytes().decode("utf-8")
@@ -227,12 +227,12 @@ def test_import_reference_is_idempotent_and_exports_clean_utf8(log_store, tmp_pa
     assert json.loads(run(*NEW, "--title", "third", "--json").output)["number"] == 3
 
 
-def test_import_rejects_duplicate_numbers_and_clashes(log_store, tmp_path):
+def test_import_rejects_duplicate_numbers_and_clashes(store, tmp_path):
     log = tmp_path / "dup.md"
     log.write_text("## Decision #1: A\n\ntext\n\n## Decision #1: B\n\ntext\n", encoding="utf-8")
     res = run("decision", "import", str(log))
     assert res.exit_code == 2 and f"{log}:5: Decision #001 appears twice" in res.output
-    assert decision_runs(log_store) == []
+    assert decision_runs(store) == []
     run(*NEW, "--title", "Already here")
     clash = tmp_path / "clash.md"
     clash.write_text("## Decision #1: Something else\n", encoding="utf-8")

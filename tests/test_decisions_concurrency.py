@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.decision_numbers import numbers, run_writers
-from decision_runs import _empty_store_file, log_store, mlflow_server  # noqa: F401
+from decision_runs import mlflow_server  # noqa: F401  (a fixture)
 
 PROCESSES, EACH = 8, 25
 
@@ -25,8 +25,8 @@ def _check(uri: str) -> float:
 
 
 @pytest.mark.slow
-def test_concurrent_writers_sqlite(log_store):
-    seconds = _check(log_store)
+def test_concurrent_writers_sqlite(store):
+    seconds = _check(store)
     print(f"sqlite: {PROCESSES}x{EACH} decisions in {seconds:.1f} s")
 
 
