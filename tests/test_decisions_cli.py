@@ -246,3 +246,32 @@ def test_every_command_has_help_with_example():
     for name in ("new", "list", "show", "link", "status", "verify", "import", "export"):
         res = run("decision", name, "--help")
         assert res.exit_code == 0 and "Example:" in res.output, name
+
+
+@pytest.mark.parametrize("args, message", [
+    (["show", "9"], "decision #009: no such decision"),
+    (["verify", "9"], "decision #009: no such decision"),
+    (["link", "1", "nowhere"], "RUN: link target 'nowhere'"),
+    (["status", "1", "superseded"], "--by: superseded needs"),
+    (["status", "1", "accepted", "--by", "1"], "--by 1: only goes with superseded"),
+    (["status", "1", "superseded", "--by", "1"], "cannot supersede itself"),
+    (["list", "--since", "yesterday"], "--since 'yesterday'"),
+])
+def test_bad_arguments_to_the_other_commands(store, args, message):
+    run(*NEW, "--title", "one")
+    before = [r.data.tags for r in decision_runs(store)]
+    res = run("decision", *args)
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert res.output.count("\n") == 1
+    assert [r.data.tags for r in decision_runs(store)] == before
+
+
+def test_criteria_written_in_markdown_are_checked(store, tmp_path):
+    make_campaign(store, "run-002", "h100-sxm", "fp16", {"reverse": {"fidelity": 0.97}})
+    src = tmp_path / "d.md"
+    src.write_text("## Decision #4: Reverse check\n\n### Validation Criteria\n\n"
+                   "1. Reversible — `phase[reverse].fidelity >= 0.98`\n", encoding="utf-8")
+    assert run("decision", "import", str(src)).exit_code == 0
+    assert run("decision", "link", "4", "run-002", "--role", "validation").exit_code == 0
+    res = run("decision", "verify", "4")
+    assert res.exit_code == 1 and "refuted" in res.output and "0.97" in res.output

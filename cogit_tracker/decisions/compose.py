@@ -20,6 +20,7 @@ OPTION_ARG = re.compile(r"^\s*([A-Za-z]|\d{1,2})\s*[:).]\s*(.+?)\s*$")
 EXPR_ARG = re.compile(r"^(.*?)\s*(?:—|::)\s*`?([^`]+?)`?\s*$")
 LOOKS_LIKE_EXPR = re.compile(r"^\s*(?:(?:sum|mean|min|max|count)\s*\(|phase\s*\[|[\w./-]+\s*[<>=!])")
 DEFAULT_ROLE = "evidence"
+FLAGS = {"decision": "chosen", "options": "option", "criteria": "criterion", "links": "link"}
 
 
 def now_utc() -> tuple[str, str]:
@@ -69,7 +70,7 @@ def from_options(title: str | None, context: str, problem: str, options: list[st
                  reasoning=reason, tradeoffs=tradeoffs, debt=debt,
                  criteria=[criterion_arg(c) for c in criteria], implications=implications,
                  status=default_status(chosen))
-    validate(d, lambda f: f"--{ {'decision': 'chosen', 'options': 'option'}.get(f, f)}")
+    validate(d, lambda f: "--" + FLAGS.get(f, f))
     return d
 
 

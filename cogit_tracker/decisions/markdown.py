@@ -160,19 +160,16 @@ def _decision(m: re.Match, body: list[str], line0: int, source: str) -> Decision
     where_line = {"title": line0, "status": line0}
     sections = [(i, ln) for i, ln in _outside_fences(body) if re.match(r"^###\s", ln)]
     header_end = sections[0][0] if sections else len(body)
-    preamble = []
+    preamble, status_given = [], False
     for ln in body[:header_end]:
         f = FIELD_LINE.match(ln)
-        if f:
-            key = f.group(1).lower()
-            setattr(d, key, f.group(2))
-            if key == "status":
-                d.status = f.group(2).lower()
-        else:
+        if f is None:
             preamble.append(ln)
+        elif f.group(1).lower() == "status":
+            d.status, status_given = f.group(2).lower(), True
+        else:
+            setattr(d, f.group(1).lower(), f.group(2))
     d.preamble = _trim(preamble)
-    status_given = any(FIELD_LINE.match(ln) and ln.lower().startswith("**status:")
-                       for ln in body[:header_end])
     for k, (i, ln) in enumerate(sections):
         end = sections[k + 1][0] if k + 1 < len(sections) else len(body)
         heading = ln[3:].strip()

@@ -261,7 +261,7 @@ class DecisionLog:
     def link(self, number: int, target: str, role: str) -> Decision:
         check_role(role)
         run = self._run(number)
-        other = self.resolve(target, where=target)
+        other = self.resolve(target, where="RUN")
         d = self._record(run)
         uid = self._uid(other)
         d.links[uid] = role
@@ -276,6 +276,8 @@ class DecisionLog:
                            "(validated and refuted come from `decision verify`)")
         if status == "superseded" and by is None:
             raise BadInput("--by: superseded needs the number of the decision that replaces it")
+        if status == "accepted" and by is not None:
+            raise BadInput(f"--by {by}: only goes with superseded")
         if by == number:
             raise BadInput(f"--by {by}: a decision cannot supersede itself")
         run = self._run(number)
