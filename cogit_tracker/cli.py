@@ -315,13 +315,15 @@ def decision_show(number, runs, tracking_uri, as_json):
     Example:
         cogit-log decision show 2 --runs
     """
+    import dataclasses
+
     from .decisions.view import console, show
 
     log = _log(tracking_uri)
     d = log.load(number)
     linked = log.linked_runs(d) if runs or as_json else None
     if as_json:
-        emit_json({**d.to_dict(), "runs": [r.__dict__ for r in linked]})
+        emit_json({**d.to_dict(), "runs": [dataclasses.asdict(r) for r in linked]})
         return
     out = console()
     for part in show(d, linked):

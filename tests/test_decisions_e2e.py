@@ -56,3 +56,18 @@ def test_two_campaigns_side_by_side_and_verified(store, fake_nvml):
     assert [c["state"] for c in data["criteria"]] == ["pass", "pass", "pass", "manual"]
     assert data["criteria"][2]["value"] == 0.989
     assert data["status"] == "validated"
+
+
+def test_show_json_lists_linked_campaign_with_its_phases(store, fake_nvml):
+    """pynvml faked (no GPU here): one H100."""
+    fake_nvml([FakeGpu("NVIDIA H100 80GB HBM3")])
+    _campaign("run-002", 2.49, 0.991)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["decision", "list", "--json"]).output.strip() == "[]"
+    assert MlflowClient(store).get_experiment_by_name(S.DECISION_EXPERIMENT) is None
+    runner.invoke(cli, ["decision", "new", "--no-input", "--title", "t", "--link", "run-002"])
+    data = json.loads(runner.invoke(cli, ["decision", "show", "1", "--json"]).output)
+    [camp] = data["runs"]
+    assert camp["role"] == "evidence" and camp["gpu"] == "h100-sxm"
+    assert [p["phase"] for p in camp["phases"]] == ["train", "intervene"]
+    assert camp["phases"][0]["metrics"]["fidelity"] == 0.991

@@ -108,8 +108,11 @@ class DecisionLog:
         return numbers_for(self.uri, self._existing, self.client)
 
     def _decision_runs(self, extra: str = "") -> list:
+        exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)  # reads create nothing
+        if exp is None:
+            return []
         flt = f"tags.`{S.KIND}` = 'decision'" + (f" and {extra}" if extra else "")
-        return self._search([self.experiment_id], flt)
+        return self._search([exp.experiment_id], flt)
 
     def _search(self, experiment_ids: list[str], flt: str) -> list:
         runs, token = [], None
@@ -302,8 +305,7 @@ class DecisionLog:
                 if item.kind == "campaign":
                     kids = self._search([run.info.experiment_id],
                                         f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{run.info.run_id}'")
-                    item.phases = sorted((_linked(k, role) for k in kids),
-                                         key=lambda p: (p.tags.get(S.PHASE_INDEX, ""), p.phase))
+                    item.phases = sorted((_linked(k, role) for k in kids), key=_phase_order)
                 out.append(item)
         return out
 
@@ -342,6 +344,11 @@ def _quiet():
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _phase_order(p: LinkedRun) -> tuple[int, str]:
+    index = p.tags.get(S.PHASE_INDEX, "")
+    return (int(index) if index.isdigit() else 1 << 30, p.phase)
 
 
 def _linked(run, role: str) -> LinkedRun:
