@@ -166,3 +166,11 @@ def test_unreadable_files_are_one_line_errors(tmp_path):
     bad.write_bytes("## Decision #1: caf\xe9\n".encode("latin-1"))
     with pytest.raises(BadInput, match=r"latin1.md:1: byte 0xe9 is not UTF-8"):
         parse_file(bad)
+
+
+def test_level_three_option_headings_stay_inside_options():
+    text = ("## Decision #3: Pick\n\n### Options Considered\n\n### Option 1: Wait\n- ✅ cheap\n\n"
+            "### Option 2: Go\n- ❌ costly\n\n### Decision Made\n\nOption 2\n")
+    [d] = parse(text).decisions
+    assert [o.title for o in d.options] == ["Wait", "Go"] and d.extras == []
+    assert d.chosen == "2" and parse(render(d)).decisions == [d]

@@ -158,7 +158,7 @@ def _decision(m: re.Match, body: list[str], line0: int, source: str) -> Decision
     number = int(m.group(1)) if m.group(1) else None
     d = Decision(title=m.group(2), number=number)
     where_line = {"title": line0, "status": line0}
-    sections = [(i, ln) for i, ln in _outside_fences(body) if re.match(r"^###\s", ln)]
+    sections = _section_starts(body)
     header_end = sections[0][0] if sections else len(body)
     preamble, status_given = [], False
     for ln in body[:header_end]:
@@ -172,8 +172,7 @@ def _decision(m: re.Match, body: list[str], line0: int, source: str) -> Decision
     d.preamble = _trim(preamble)
     for k, (i, ln) in enumerate(sections):
         end = sections[k + 1][0] if k + 1 < len(sections) else len(body)
-        heading = ln[3:].strip()
-        key = ALIASES.get(re.sub(r"\s+", " ", heading.lower().strip(" :")))
+        heading, key = ln[3:].strip(), _key(ln)
         text = _trim(body[i + 1:end])
         line = line0 + 1 + i
         if key is None or key in where_line:
@@ -187,6 +186,22 @@ def _decision(m: re.Match, body: list[str], line0: int, source: str) -> Decision
         d.status = default_status(d.chosen)
     validate(d, lambda f: f"{source}:{where_line.get(f, line0)}")
     return d
+
+
+def _section_starts(body: list[str]) -> list[tuple[int, str]]:
+    """`###` headings, except `### A) ...` option headings inside "Options Considered"."""
+    starts: list[tuple[int, str]] = []
+    for i, ln in _outside_fences(body):
+        if not re.match(r"^###\s", ln):
+            continue
+        in_options = starts and _key(starts[-1][1]) == "options"
+        if not (in_options and OPTION_HEADING.match(ln)):
+            starts.append((i, ln))
+    return starts
+
+
+def _key(heading_line: str) -> str | None:
+    return ALIASES.get(re.sub(r"\s+", " ", heading_line[3:].strip().lower().strip(" :")))
 
 
 def _fill(d: Decision, key: str, text: str, line: int, source: str) -> None:
