@@ -252,10 +252,10 @@ def decision_new(no_input, edit, from_file, title, context, problem, analysis, o
         cogit-log decision new
         cogit-log decision new --edit
         cogit-log decision new --from-file abort-5090.md --link run-002:validation
-        cogit-log decision new --no-input --title "Abort RTX 5090" \
-            --option "A: Wait for it" --option "C: Migrate to H100" --chosen C \
-            --reason "CPU operators too slow" \
-            --criterion "Phase 3 under 15 min :: phase[intervene].duration_s < 900" \
+        cogit-log decision new --no-input --title "Abort RTX 5090" \\
+            --option "A: Wait for it" --option "C: Migrate to H100" --chosen C \\
+            --reason "CPU operators too slow" \\
+            --criterion "Phase 3 under 15 min :: phase[intervene].duration_s < 900" \\
             --link run-002:validation
     """
     from .decisions import compose

@@ -26,7 +26,7 @@ from ..errors import BadInput
 from ..store import tracking_uri
 from .markdown import render
 from .model import Decision, check_role, validate
-from .numbers import Taken, numbers_for
+from .numbers import numbers_for
 from .verify import Outcome, RunView, evaluate, parse_criterion, verdict
 
 NOTE_LIMIT = 7900            # MLflow truncates tag values past 8000 characters
