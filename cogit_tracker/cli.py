@@ -392,19 +392,22 @@ def decision_verify(number, tracking_uri, as_json):
 @decision_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Say what would be added; write nothing.")
+@click.option("--renumber", is_flag=True,
+              help="Give a record whose number another title holds the next free number.")
 @tracking_option
 @json_option
-def decision_import(file, dry_run, tracking_uri, as_json):
+def decision_import(file, dry_run, renumber, tracking_uri, as_json):
     """Import a Captain's Log markdown file; importing it again adds nothing.
 
     \b
     Example:
         cogit-log decision import captains-log-2025-11.md --dry-run
         cogit-log decision import captains-log-2025-11.md
+        cogit-log decision import other-team-log.md --renumber
     """
     from .decisions.logfile import import_log
 
-    report = import_log(_log(tracking_uri), file, dry_run)
+    report = import_log(_log(tracking_uri), file, dry_run, renumber)
     for line in report.warnings:
         click.echo(f"warning: {line}", err=True)
     if as_json:

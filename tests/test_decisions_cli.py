@@ -274,3 +274,16 @@ def test_criteria_written_in_markdown_are_checked(store, tmp_path):
     assert run("decision", "link", "4", "run-002", "--role", "validation").exit_code == 0
     res = run("decision", "verify", "4")
     assert res.exit_code == 1 and "refuted" in res.output and "0.97" in res.output
+
+
+@pytest.mark.skipif(not REFERENCE_LOG.exists(), reason="reference log absent")
+def test_import_renumber_into_a_store_with_other_decisions(store):
+    run(*NEW, "--title", "Ours")
+    assert run("decision", "import", str(REFERENCE_LOG)).exit_code == 2
+    res = run("decision", "import", str(REFERENCE_LOG), "--renumber")
+    assert res.exit_code == 0 and "2 added" in res.output
+    again = run("decision", "import", str(REFERENCE_LOG), "--renumber")
+    assert "0 added, 2 already present" in again.output
+    listed = json.loads(run("decision", "list", "--json").output)
+    assert [(e["number"], e["title"][:9]) for e in listed] == [
+        (1, "Ours"), (2, "GPU Memor"), (3, "Abort RTX")]

@@ -27,7 +27,14 @@ class ImportReport:
     dry_run: bool = False
 
 
-def import_log(log: DecisionLog, path: str | Path, dry_run: bool = False) -> ImportReport:
+def import_log(log: DecisionLog, path: str | Path, dry_run: bool = False,
+               renumber: bool = False) -> ImportReport:
+    """Add the file's decisions that the store lacks.
+
+    With `renumber`, a record whose number belongs to another title gets the next free number
+    instead of being refused; it is then recognised by its title, so a second import still
+    adds nothing.
+    """
     parsed = parse_file(path)
     report = ImportReport(warnings=parsed.warnings, dry_run=dry_run)
     if not parsed.decisions:
@@ -44,22 +51,26 @@ def import_log(log: DecisionLog, path: str | Path, dry_run: bool = False) -> Imp
     todo = []
     for d, line in zip(parsed.decisions, parsed.lines):
         have = by_number.get(d.number) if d.number is not None else by_title.get(d.title)
-        if have is not None and have.title == d.title:
+        if renumber and d.title in by_title:
             report.skipped.append(d)
-        elif have is not None:
+        elif have is not None and have.title == d.title:
+            report.skipped.append(d)
+        elif have is not None and not renumber:
             raise BadInput(_clash(path, line, d, have.title))
         else:
-            todo.append((d, line))
-    for d, line in todo:
+            todo.append((d, line, None if have is not None else d.number))
+    for d, line, number in todo:
         if not dry_run:
             try:
-                log.create(d, number=d.number)
-            except Taken:               # a concurrent import took it a moment ago
-                have = log.load(d.number)
-                if have.title != d.title:
+                log.create(d, number=number)
+            except Taken:               # taken a moment ago: by this import or another one
+                have = log.load(number)
+                if have.title == d.title:
+                    report.skipped.append(d)
+                    continue
+                if not renumber:
                     raise BadInput(_clash(path, line, d, have.title)) from None
-                report.skipped.append(d)
-                continue
+                log.create(d)
         report.added.append(d)
     return report
 
