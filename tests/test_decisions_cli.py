@@ -77,6 +77,7 @@ def test_new_no_input_stores_run_with_tags_artifacts_and_links_both_ways(store, 
     ver = run("decision", "verify", "1")
     assert ver.exit_code == 0, ver.output
     assert "validated" in ver.output and "610" in ver.output and "0.54" in ver.output
+    assert "[intervene]" in ver.output              # user text is not taken for rich markup
     listed = json.loads(run("decision", "list", "--json").output)
     assert listed[0]["status"] == "validated" and listed[0]["links"] == 2
     assert listed[0]["verification"] == "2 pass, 1 manual"

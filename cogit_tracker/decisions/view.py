@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from .markdown import render
@@ -19,8 +20,8 @@ def console() -> Console:
 def entries_table(entries: list[Entry]) -> Table:
     table = Table("#", "Date", "Title", "Status", "Links", "Verification")
     for e in entries:
-        table.add_row(f"{e.number:03d}", e.date, e.title, e.status, str(e.links),
-                      e.verification or "-")
+        table.add_row(f"{e.number:03d}", escape(e.date), escape(e.title), e.status,
+                      str(e.links), e.verification or "-")
     return table
 
 
@@ -54,7 +55,8 @@ def runs_table(runs: list[LinkedRun]) -> Table:
                   title="Linked runs")
     for run in runs:
         for r in (run.phases or [run]):
-            table.add_row(run.role, r.campaign, r.phase or r.kind, r.gpu, r.precision, r.status,
+            table.add_row(run.role, escape(r.campaign), escape(r.phase or r.kind), r.gpu,
+                          r.precision, r.status,
                           _secs(r.metrics.get("duration_s")), _money(r.metrics.get("cost_usd")))
     return table
 
@@ -64,7 +66,7 @@ def _side_by_side(campaigns: list[LinkedRun]) -> Table:
     for c in campaigns:
         gpu = c.gpu or next((p.gpu for p in c.phases if p.gpu), "")
         precision = c.precision or next((p.precision for p in c.phases if p.precision), "")
-        table.add_column(f"{c.campaign or c.uid[:8]} ({c.role})\n{gpu} {precision}".strip())
+        table.add_column(escape(f"{c.campaign or c.uid[:8]} ({c.role})\n{gpu} {precision}"))
     phases: list[str] = []
     for c in campaigns:
         phases += [p.phase for p in c.phases if p.phase not in phases]
@@ -75,7 +77,7 @@ def _side_by_side(campaigns: list[LinkedRun]) -> Table:
             cells.append("-" if p is None else
                          f"{_secs(p.metrics.get('duration_s'))} · "
                          f"{_money(p.metrics.get('cost_usd'))} · {p.status}")
-        table.add_row(name, *cells)
+        table.add_row(escape(name), *cells)
     totals = []
     for c in campaigns:
         dur = sum(p.metrics.get("duration_s", 0.0) for p in c.phases)
@@ -88,12 +90,13 @@ def _side_by_side(campaigns: list[LinkedRun]) -> Table:
 def verification_table(ver: Verification) -> Table:
     d = ver.decision
     table = Table("#", "Criterion", "Expression", "Measured", "Runs", "Result",
-                  title=f"Decision #{d.number:03d}: {d.title} — status {ver.status}")
+                  title=escape(f"Decision #{d.number:03d}: {d.title} — status {ver.status}"))
     for i, (crit, out) in enumerate(ver.results, 1):
         if isinstance(out.value, list):
             value = ", ".join(f"{v:.4g}" for v in out.value)
         else:
             value = "-" if out.value is None else f"{out.value:.4g}"
-        table.add_row(str(i), crit.text, crit.expr or "(manual)", value, str(out.runs),
+        table.add_row(str(i), escape(crit.text), escape(crit.expr or "(manual)"), value,
+                      str(out.runs),
                       f"[{STATE_STYLE[out.state]}]{out.state}[/]")
     return table
