@@ -210,6 +210,8 @@ def parse_params(value: str | int) -> int:
 
 def parse_positive_int(name: str, value: str | int) -> int:
     """Click's own int type would print a usage block; we want one line."""
+    if value is None:
+        raise BadInput(f"{name} is required: a positive integer")
     try:
         number = int(str(value).strip())
     except ValueError:
