@@ -12,6 +12,12 @@ float32 parameters). A catalog GPU's `vram_gb` is read in the same decimal unit,
 card is planned as 32e9 bytes. Its chips really hold 32 GiB (34.4e9 B, ~34.2e9 usable as CUDA
 reports it): the ~2 GB we deliberately leave out is the planner's safety margin for what it
 does not model (allocator fragmentation, transient copies while loading, kernels' workspaces).
+
+Operators: one quantum_dim x quantum_dim complex64 matrix each, 0.70 GB at 9333. The log's
+"1.4 GB (174M params x 2 complex x 4 bytes)" counts the real/imaginary split twice (174M real
+numbers already are the two parts of 9333^2 = 87M complex entries). Its 2.6 GB on disk for two
+operators says each checkpoint held two such matrices (e.g. a generator and the unitary made
+from it); an operator that keeps both resident should be planned as two (`--operators 4`).
 """
 from __future__ import annotations
 
@@ -510,12 +516,13 @@ def renderables(memory_plan: MemoryPlan) -> list:
     elif p.gpus:
         gpus = Table(title="Per GPU")
         for name in ("GPU", "VRAM GB", "Fits?", "Free after GB", "Operators on",
-                     "GPU holds GB"):
+                     "GPU then holds GB"):
             gpus.add_column(name, justify="left" if name == "GPU" else "right")
         for g in p.gpus:
             gpus.add_row(f"{g.key} ({g.name})", f"{g.vram_bytes / GB:.1f}",
                          "yes" if g.fits else "NO", f"{g.free_after_bytes / GB:.2f}",
-                         g.operator_device, f"{g.gpu_bytes_placed / GB:.2f}",
+                         g.operator_device,
+                         f"{g.gpu_bytes_placed / GB:.2f} ({'fits' if g.fits_placed else 'NO'})",
                          style=_fit_style(g))
         out.append(gpus)
     out.append(LOG_OPERATOR_NOTE)
@@ -529,4 +536,5 @@ def _fit_note(g: GpuFit) -> str:
 
 
 def _fit_style(g: GpuFit) -> str:
-    return "green" if g.fits else "red"
+    """Green: all fits; yellow: fits only with the operators on the CPU; red: does not fit."""
+    return "green" if g.fits else "yellow" if g.fits_placed else "red"
