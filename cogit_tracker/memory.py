@@ -168,13 +168,13 @@ def _config_int(config: dict, key: str, source: str) -> int:
 
 
 def resolve_model(model: str) -> ModelArch:
-    """A known model name, or a local directory holding an HF `config.json`."""
+    """A known model name, or a local directory (or file) holding an HF `config.json`."""
     arch = _lookup_known(model)
     if arch is not None:
         return arch
     path = Path(model).expanduser()
-    if path.exists() or "/" in model or model.startswith("."):
-        config_path = path / "config.json" if path.is_dir() or not path.exists() else path
+    if path.exists():
+        config_path = path / "config.json" if path.is_dir() else path
         try:
             config = json.loads(config_path.read_text())
         except (OSError, ValueError) as exc:
@@ -184,11 +184,12 @@ def resolve_model(model: str) -> ModelArch:
             ) from None
         if not isinstance(config, dict):
             raise BadInput(f"{config_path} is not a JSON object; expected an HF config.json")
-        return arch_from_config(config, name=path.name or model, source=str(config_path))
-    accepted = ", ".join(KNOWN_MODELS)
+        return arch_from_config(config, name=path.name, source=str(config_path))
+    if model.startswith(("/", ".", "~")):
+        raise BadInput(f"no such directory {model!r}; pass a directory with an HF config.json")
     raise BadInput(
-        f"unknown model {model!r}; accepted: {accepted}, a directory with config.json, "
-        "or --params N"
+        f"unknown model {model!r}; accepted: {', '.join(KNOWN_MODELS)}, "
+        "a directory with config.json, or --params N"
     )
 
 
@@ -344,7 +345,7 @@ def plan(
     model: str | None = None,
     params: str | int | None = None,
     precision: str = "fp32",
-    quantum_dim: str | int = 0,
+    quantum_dim: str | int | None = None,
     operators: str | int = 2,
     training: bool = False,
     seq_len: str | int = DEFAULT_SEQ_LEN,
@@ -468,6 +469,10 @@ def oom_advice(memory_plan: MemoryPlan) -> str:
     ways.append("lower --quantum-dim (operators grow with its square)")
     ways.append(f"or rent a GPU with more than {p.total_bytes / GB:.1f} GB "
                 "(`cogit-log plan --all` lists them)")
+    if gpu and gpu.fits:
+        ways.insert(0, f"the plan fits the {gpu.name} with {gpu.free_after_bytes / GB:.1f} GB "
+                       "spare, so look first at what it does not model: another process on "
+                       "the GPU, sequences longer than --seq-len, allocator fragmentation")
     dtype_hint = ("" if p.precision != "fp32" else
                   " If you meant fp16, check cogit.model.dtype_loaded: the log's "
                   "\"FP16 ~30 GB\" was a float32 load.")

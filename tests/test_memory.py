@@ -160,7 +160,8 @@ def test_config_dir_is_read(tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"model": "Qwen-9000"}, "unknown model 'Qwen-9000'; accepted: Qwen/Qwen2.5-0.5B"),
-    ({"model": "/no/such/dir"}, "cannot read /no/such/dir/config.json"),
+    ({"model": "/no/such/dir"}, "no such directory '/no/such/dir'"),
+    ({"model": "Qwen/Qwen2.5-14B"}, "unknown model 'Qwen/Qwen2.5-14B'; accepted:"),
     ({"params": "7B", "precision": "fp8"}, "unknown precision 'fp8'; accepted: fp32"),
     ({"params": "7B", "quantum_dim": "0"}, "quantum_dim must be a positive integer, got '0'"),
     ({"params": "seven"}, "bad parameter count 'seven'"),
@@ -171,6 +172,14 @@ def test_bad_input(kwargs, message):
     with pytest.raises(BadInput) as err:
         memory.plan(**kwargs)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("content", [None, "{not json", "[1, 2]"])
+def test_unreadable_config_dir(tmp_path, content):
+    if content is not None:
+        (tmp_path / "config.json").write_text(content)
+    with pytest.raises(BadInput, match=f"{tmp_path}/config.json"):
+        memory.plan(model=str(tmp_path), quantum_dim=8)
 
 
 def test_config_missing_a_field(tmp_path):
@@ -250,7 +259,8 @@ def test_cli_all_lists_every_gpu():
 
 @pytest.mark.parametrize("args, needle", [
     (["--model", "Qwen-9000", "--quantum-dim", "8"], "unknown model 'Qwen-9000'"),
-    (["--model", "/no/such/dir", "--quantum-dim", "8"], "cannot read /no/such/dir"),
+    (["--model", "/no/such/dir", "--quantum-dim", "8"], "no such directory"),
+    (["--params", "7B"], "quantum_dim is required"),
     (["--params", "7B", "--precision", "fp8", "--quantum-dim", "8"], "unknown precision"),
     (["--params", "7B", "--quantum-dim", "abc"], "quantum_dim must be a positive integer"),
     (["--params", "7B", "--quantum-dim", "8", "--gpu", "rtx-5090", "--all"], "not both"),
@@ -262,6 +272,13 @@ def test_cli_bad_input_is_one_line_exit_2(args, needle):
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and needle in lines[0]
+
+
+def test_cli_dir_without_config_json(tmp_path):
+    out = _cli("--model", str(tmp_path), "--quantum-dim", "8")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip() == (f"Error: cannot read {tmp_path}/config.json "
+                                  "(FileNotFoundError); pass a directory with an HF config.json")
 
 
 def test_cli_unknown_gpu_key():
