@@ -292,7 +292,6 @@ class MemoryPlan:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["arch"] = asdict(self.arch) if self.arch else None
         data["total_bytes"] = self.total_bytes
         data["operator_bytes"] = self.operator_bytes
         for item in data["items"]:
@@ -493,6 +492,11 @@ LOG_OPERATOR_NOTE = (
     "twice: the 174M real parameters already are the two parts of 87M complex entries. "
     "Training adds gradients and Adam's two moments: 4x the operator."
 )
+#: Printed when a GPU is shown: the unit choice is the planner's margin, and should be visible.
+VRAM_UNIT_NOTE = (
+    "VRAM is read as the catalog's decimal GB; the chips hold GiB (7 % more), which the "
+    "planner keeps as margin for what it does not model (fragmentation, load-time copies)."
+)
 
 
 def renderables(memory_plan: MemoryPlan) -> list:
@@ -531,6 +535,8 @@ def renderables(memory_plan: MemoryPlan) -> list:
                          style=_fit_style(g))
         out.append(gpus)
     out.append(LOG_OPERATOR_NOTE)
+    if p.gpus:
+        out.append(VRAM_UNIT_NOTE)
     return out
 
 
