@@ -29,13 +29,13 @@ WIDE = dict(hidden_size=512, num_hidden_layers=8, num_attention_heads=8, num_key
             intermediate_size=1536, vocab_size=32000, tie_word_embeddings=False,
             max_position_embeddings=1024)
 CASES = [
-    ("tiny fp32, 2 ops @512 (4 x d_model)", "qwen2", TINY, "fp32", 512, 2, 0),
-    ("tiny fp32, 2 ops @2048", "qwen2", TINY, "fp32", 2048, 2, 0),
-    ("tiny fp32, 2 ops @2048, 512-token forward", "qwen2", TINY, "fp32", 2048, 2, 512),
-    ("wide Qwen2 (51M) fp32, 2 ops @2048", "qwen2", WIDE, "fp32", 2048, 2, 0),
-    ("wide Qwen2 (51M) bf16, 2 ops @2048", "qwen2", WIDE, "bf16", 2048, 2, 0),
-    ("wide Qwen2 (51M) fp32, 512-token forward", "qwen2", WIDE, "fp32", 2048, 2, 512),
-    ("gpt2 (124M) fp32, 2 ops @4096", "gpt2", {}, "fp32", 4096, 2, 0),
+    ("tiny ({params}) fp32, 2 ops @512 (4 x d_model)", "qwen2", TINY, "fp32", 512, 2, 0),
+    ("tiny ({params}) fp32, 2 ops @2048", "qwen2", TINY, "fp32", 2048, 2, 0),
+    ("tiny ({params}) fp32, 2 ops @2048, 512-token forward", "qwen2", TINY, "fp32", 2048, 2, 512),
+    ("wide Qwen2 ({params}) fp32, 2 ops @2048", "qwen2", WIDE, "fp32", 2048, 2, 0),
+    ("wide Qwen2 ({params}) bf16, 2 ops @2048", "qwen2", WIDE, "bf16", 2048, 2, 0),
+    ("wide Qwen2 ({params}) fp32, 512-token forward", "qwen2", WIDE, "fp32", 2048, 2, 512),
+    ("gpt2 ({params}) fp32, 2 ops @4096", "gpt2", {}, "fp32", 4096, 2, 0),
 ]
 
 
@@ -67,9 +67,10 @@ def main() -> None:
             predicted = memory_check.planned_bytes(predicted_plan, args.device, bool(tokens))
             got = memory_check.measure(config, precision, dim, ops, seq_len=tokens,
                                        device=args.device)
-            measured = max(got.peak_bytes, got.loaded_bytes) if tokens else got.loaded_bytes
+            measured = got.peak_bytes if tokens else got.loaded_bytes
             ratios.append(predicted / measured)
-            table.add_row(label, f"{predicted / MB:.1f}", f"{measured / MB:.1f}",
+            table.add_row(label.format(params=f"{predicted_plan.params / 1e6:.1f}M"),
+                          f"{predicted / MB:.1f}", f"{measured / MB:.1f}",
                           f"{ratios[-1]:.3f}")
     console = Console(width=max(Console().width, 110))
     console.print(table)

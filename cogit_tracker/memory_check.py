@@ -3,7 +3,7 @@ config.json, no hub) and the operators in a fresh child process, and measure wha
 
 Why a child process: RSS is per process and Python's allocator never gives everything back, so
 only a fresh interpreter, measured after its imports, gives a clean "before". On the CPU the
-figure is RSS growth (psutil; peak from getrusage); on CUDA it is
+figure is RSS growth (psutil; peak from Linux's VmHWM, reset after the imports); on CUDA it is
 torch.cuda.max_memory_allocated, which leaves out the CUDA context (not a PyTorch allocation).
 Used by tests/test_memory.py and bench/planner_accuracy.py.
 """
@@ -63,17 +63,15 @@ def planned_bytes(memory_plan: memory.MemoryPlan, device: str, forward: bool) ->
 def _child(config_dir: str, precision: str, quantum_dim: int, operators: int, seq_len: int,
            device: str) -> dict:
     """Runs in the child: everything imported first, then the baseline, then the load."""
-    import resource
-
     import psutil
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING, AutoConfig
 
     torch.set_num_threads(1)
     config = AutoConfig.from_pretrained(config_dir)
     # Importing the model's module is lazy in transformers and costs ~140 MB of RSS: do it,
     # and one small tensor op, before the baseline so the growth is the model's alone.
-    model_class = AutoModelForCausalLM._model_mapping[type(config)]
+    model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
     torch.randn(8, 8, dtype=torch.complex64).abs().sum()
     on_cuda = device.startswith("cuda")
     process = psutil.Process()
@@ -84,6 +82,8 @@ def _child(config_dir: str, precision: str, quantum_dim: int, operators: int, se
     if on_cuda:
         torch.cuda.init()
         torch.cuda.reset_peak_memory_stats(device)
+    else:
+        _reset_peak_rss()
     before = now()
     with torch.device(device):
         model = model_class._from_config(config, dtype=getattr(torch, _TORCH_DTYPES[precision]))
@@ -98,11 +98,22 @@ def _child(config_dir: str, precision: str, quantum_dim: int, operators: int, se
         del out
     if on_cuda:
         peak = torch.cuda.max_memory_allocated(device) - before
-    else:  # ru_maxrss is KiB on Linux; the child's peak, imports included, so subtract `before`
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-    del ops
+    else:
+        peak = _peak_rss() - before
+    peak = max(peak, loaded)  # the kernel updates its high-water mark lazily
+    del ops  # kept alive through the measurements above
     return {"device": device, "weights_bytes": weights, "loaded_bytes": loaded,
             "peak_bytes": peak}
+
+
+def _reset_peak_rss() -> None:
+    """Linux (>= 4.0): writing 5 to clear_refs resets VmHWM, so the peak excludes the imports."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
 
 
 if __name__ == "__main__":
