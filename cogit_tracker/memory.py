@@ -492,6 +492,13 @@ LOG_OPERATOR_NOTE = (
     "twice: the 174M real parameters already are the two parts of 87M complex entries. "
     "Training adds gradients and Adam's two moments: 4x the operator."
 )
+#: Printed under a --training plan: what the 4x does not include, with what we measured.
+TRAINING_NOTE = (
+    "Not counted: the transient workspace of making U from its generator in each step. "
+    "For U = matrix_exp(A - A^H), whose backward exponentiates a 2D x 2D matrix, one "
+    "forward+backward+Adam step peaked 40-64 x D² complex entries above the steady state "
+    "(CPU RSS, D = 512-1024, this project's measurement); a Cayley solve, 3-5 x D²."
+)
 #: Printed when a GPU is shown: the unit choice is the planner's margin, and should be visible.
 VRAM_UNIT_NOTE = (
     "VRAM is read as the catalog's decimal GB; the chips hold GiB (7 % more), which the "
@@ -535,6 +542,8 @@ def renderables(memory_plan: MemoryPlan) -> list:
                          style=_fit_style(g))
         out.append(gpus)
     out.append(LOG_OPERATOR_NOTE)
+    if p.training:
+        out.append(TRAINING_NOTE)
     if p.gpus:
         out.append(VRAM_UNIT_NOTE)
     return out
