@@ -293,5 +293,5 @@ def test_cli_training_shows_the_4x_and_what_it_leaves_out():
     out = _cli("--params", "1B", "--quantum-dim", "1000", "--training")
     assert out.returncode == 0, out.stderr
     adam = next(line for line in out.stdout.splitlines() if "Adam state" in line)
-    assert "0.02" in adam  # 2 moments x 2 operators x 1000² x 8 B = 0.016 GB
+    assert "0.03" in adam  # 2 moments x 2 operators x 1000² x 8 B = 0.032 GB
     assert "matrix_exp" in out.stdout
