@@ -188,12 +188,6 @@ def gpus_cmd(as_json: bool, key: str | None) -> None:
 # ---- end hardware and GPU catalog -----------------------------------------------------------
 
 
-def main() -> None:
-    cli(prog_name="cogit-log")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 # -- runs: list and reap ---------------------------------------------------------------------
@@ -248,3 +242,12 @@ def runs_reap(tracking_uri, stale_after, dry_run, as_json) -> None:
         emit_json([r.__dict__ for r in rows])
     else:
         runs_table(rows, ("Would reap" if dry_run else "Reaped") + f" {len(rows)} run(s)")
+
+
+# -- entry point: keep last, so `python -m cogit_tracker.cli` sees every command above --------
+def main() -> None:
+    cli(prog_name="cogit-log")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
