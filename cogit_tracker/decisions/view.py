@@ -1,6 +1,8 @@
 """Terminal output for the decision commands: rich tables, kept out of cli.py."""
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
@@ -27,7 +29,9 @@ def entries_table(entries: list[Entry]) -> Table:
 
 def show(d: Decision, runs: list[LinkedRun] | None) -> list:
     """What `decision show` prints: the record, then (with --runs) its evidence."""
-    out: list = [Markdown(render(d))]
+    # a hard line break after each **Field:** line, or markdown runs them into one paragraph
+    text = re.sub(r"^(\*\*(?:Date|Time|Context|Status):\*\*.*)$", r"\1  ", render(d), flags=re.M)
+    out: list = [Markdown(text)]
     if d.links:
         links = Table("Linked run (cogit.uid)", "Role", title="Links")
         for uid, role in d.links.items():
