@@ -2,9 +2,14 @@
 must end with 200 distinct numbers and no gaps, on sqlite and on PostgreSQL."""
 from __future__ import annotations
 
-import pytest
+import sys
 
-from bench.decision_numbers import numbers, run_writers
+import pytest
+from conftest import REPO
+
+if str(REPO) not in sys.path:          # bench/ is not installed; `pytest` alone may lack it
+    sys.path.insert(0, str(REPO))
+from bench.decision_numbers import numbers, run_writers  # noqa: E402
 from decision_runs import mlflow_server  # noqa: F401  (a fixture)
 
 PROCESSES, EACH = 8, 25
