@@ -195,6 +195,9 @@ def prepare(spec: ServerSpec, env: dict[str, str] | None = None) -> None:
             f"database_uri = {spec.auth_uri}\n"
             "admin_username = admin\n"
             "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            # every request re-hashes the password (PBKDF2) unless cached; a changed password
+            # then takes up to this long to reach the other workers
+            "auth_cache_ttl_seconds = 60\n"
         )
 
 

@@ -78,7 +78,7 @@ def sync(source: str, target: str, experiment: str | None = None,
 
     if source == target:
         raise BadInput(f"--from and --to are the same store {without_credentials(source)!r}")
-    src, dst = MlflowClient(source), MlflowClient(target)
+    src = MlflowClient(source)
     result = SyncResult()
     items: list[_Item] = []
     for exp in _source_experiments(src, experiment):
@@ -90,6 +90,7 @@ def sync(source: str, target: str, experiment: str | None = None,
     items.sort(key=lambda it: (KIND_ORDER.get(it.run.data.tags.get(schema.KIND), 9),
                                it.run.info.start_time or 0))
     source_uid = {it.run.info.run_id: it.uid for it in items}
+    dst = MlflowClient(target)  # only now: a source that fails leaves no target behind
     copies: dict[str, object] = {}     # uid -> target Run
     target_exp: dict[str, str] = {}    # source experiment name -> target experiment id
     label = without_credentials(source)

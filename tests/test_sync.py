@@ -198,8 +198,9 @@ def test_runs_without_uid_are_not_ours(two_stores, tmp_path):
     assert MlflowClient(dst).get_experiment_by_name("plain") is None
 
 
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+def cli(*args: str, env: dict | None = None, base: dict | None = None) -> subprocess.CompletedProcess:
+    """`cogit-log` in a subprocess, environment `base` (default ours) updated with `env`."""
+    env = {**(os.environ if base is None else base), "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run([sys.executable, "-m", "cogit_tracker.cli", *args],
                           capture_output=True, text=True, env=env, timeout=120)
 

@@ -1,0 +1,151 @@
+"""A real `mlflow server` on loopback over a throw-away PostgreSQL database (fixtures in
+conftest.py): the command line, sync through REST, basic auth, and secrets kept out of the store.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from cogit_tracker import schema, server
+from cogit_tracker.errors import BadInput
+from test_sync import cli, empty_db, find, last_line, make_campaign, runs  # noqa: F401
+
+pytestmark = pytest.mark.postgres
+
+FAKE_SECRETS = {
+    "HF_TOKEN": "hf_fakeFAKEfake0123456789abcdefSECRET",
+    "AWS_SECRET_ACCESS_KEY": "fakeAWSsecretKEY/0123456789abcdefXYZ",
+    "OPENAI_API_KEY": "sk-fake-0123456789abcdefghijSECRET",
+}
+
+
+def test_command_line_carries_no_secret(tmp_path):
+    spec = server.ServerSpec(backend_uri="postgresql://postgres@127.0.0.1:5432/cogit",
+                             artifacts=str(tmp_path / "a"), port=5123, auth=True,
+                             state_dir=tmp_path)
+    cmd = server.command(spec)
+    assert cmd[cmd.index("--backend-store-uri") + 1] == \
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/cogit"
+    assert cmd[cmd.index("--app-name") + 1] == "basic-auth"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    env = server.environment(spec, {"MLFLOW_AUTH_ADMIN_PASSWORD": "x" * 12})
+    assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    assert env["MLFLOW_AUTH_CONFIG_PATH"] == str((tmp_path / "basic_auth.ini").resolve())
+    assert "x" * 12 not in " ".join(cmd)
+    with pytest.raises(BadInput, match="MLFLOW_AUTH_ADMIN_PASSWORD"):
+        server.prepare(spec, {"MLFLOW_AUTH_ADMIN_PASSWORD": "short"})
+    with pytest.raises(BadInput, match="expected a postgresql"):
+        server.ServerSpec(backend_uri="sqlite:///x.db")
+    assert server.without_credentials("postgresql://u:pw@db.example:5432/c") == \
+        "postgresql://db.example:5432/c"
+
+
+def test_sync_to_server_rest_and_sql_agree(mlflow_server, tmp_path, monkeypatch, empty_db):
+    """sqlite on a 'pod' -> the shared server; then the server's PostgreSQL tables are read
+    directly and must hold exactly what the REST API reports."""
+    import shutil
+
+    import sqlalchemy
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(empty_db, tmp_path / "pod.db")
+    src = f"sqlite:///{tmp_path / 'pod.db'}"
+    uids = make_campaign(src, tmp_path)
+    out = cli("sync", "--from", src, "--to", mlflow_server.url, "--json")
+    assert out.returncode == 0, out.stderr
+    assert '"copied": 4' in out.stdout
+    again = cli("sync", "--from", src, "--to", mlflow_server.url, "--json")
+    assert '"copied": 0' in again.stdout and '"unchanged": 4' in again.stdout
+
+    rest = {uid: find(mlflow_server.url, uid) for uid in uids.values()}
+    engine = sqlalchemy.create_engine(mlflow_server.spec.backend_uri)
+    with engine.connect() as conn:
+        for uid, run in rest.items():
+            rows = conn.exec_driver_sql(
+                "SELECT r.run_uuid, r.status FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+                "WHERE t.key = %s AND t.value = %s AND r.lifecycle_stage = 'active'",
+                (schema.UID, uid)).all()
+            assert rows == [(run.info.run_id, run.info.status)]
+            points = conn.exec_driver_sql(
+                "SELECT count(*) FROM metrics WHERE run_uuid = %s", (run.info.run_id,)).scalar()
+            client = MlflowClient(mlflow_server.url)
+            assert points == sum(len(client.get_metric_history(run.info.run_id, k))
+                                 for k in run.data.metrics)
+    engine.dispose()
+    train = rest[uids["train"]]
+    artifacts = Path(mlflow_server.spec.artifacts)
+    assert [p.read_text() for p in artifacts.rglob("train.json")
+            if train.info.run_id in p.parts] == ['{"phase": "train"}']
+
+
+def test_wrong_or_missing_password_is_one_line(auth_server, tmp_path):
+    url, never = auth_server.url, tmp_path / "never.db"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    missing = cli("sync", "--from", url, "--to", f"sqlite:///{never}", base=clean)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert last_line(missing) == ("Error: the tracking server wants credentials: set "
+                                  "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+                                  "(or MLFLOW_TRACKING_TOKEN)")
+    wrong_pw = "definitely-wrong-password-42"
+    wrong = cli("sync", "--from", url, "--to", f"sqlite:///{never}", base=clean,
+                env={"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": wrong_pw})
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert last_line(wrong).startswith("Error: the tracking server refused the credentials")
+    assert wrong_pw not in wrong.stderr + wrong.stdout
+    assert not never.exists()
+
+
+def test_secrets_never_reach_the_store(auth_server, tmp_path, monkeypatch, empty_db):
+    """Credentials and planted secrets sit in the environment of a sync to an auth server; then
+    every text column of every table in its PostgreSQL database, and every artifact file, is
+    searched for them."""
+    import shutil
+
+    from conftest import SERVER_ADMIN_PASSWORD
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(empty_db, tmp_path / "pod.db")
+    src = f"sqlite:///{tmp_path / 'pod.db'}"
+    make_campaign(src, tmp_path)
+    env = {**FAKE_SECRETS, "MLFLOW_TRACKING_USERNAME": "admin",
+           "MLFLOW_TRACKING_PASSWORD": SERVER_ADMIN_PASSWORD}
+    out = cli("sync", "--from", src, "--to", auth_server.url, env=env)
+    assert out.returncode == 0, out.stderr
+    secrets = [*FAKE_SECRETS.values(), SERVER_ADMIN_PASSWORD]
+    for secret in secrets:
+        assert secret not in out.stdout + out.stderr
+    hits = search_store(auth_server.spec.backend_uri, Path(auth_server.spec.artifacts), secrets)
+    assert hits == []
+    # the search can fail: a secret that is written is found
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", SERVER_ADMIN_PASSWORD)
+    c = MlflowClient(auth_server.url)
+    planted = c.create_run(c.get_experiment_by_name("cogit-qmech").experiment_id)
+    c.set_tag(planted.info.run_id, "leak", FAKE_SECRETS["HF_TOKEN"])
+    c.delete_run(planted.info.run_id)
+    assert search_store(auth_server.spec.backend_uri, Path(auth_server.spec.artifacts),
+                        secrets) == [("tags", FAKE_SECRETS["HF_TOKEN"])]
+
+
+def search_store(backend_uri: str, artifacts: Path, secrets: list[str]) -> list[tuple[str, str]]:
+    """(table or file, secret) for every secret found in any row of any table or any file."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(server.pg_driver(backend_uri))
+    hits = []
+    with engine.connect() as conn:
+        tables = conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
+        assert "runs" in tables and "tags" in tables
+        for table in tables:
+            text = "\n".join(conn.exec_driver_sql(f'SELECT t::text FROM "{table}" t').scalars())
+            hits += [(table, s) for s in secrets if s in text]
+    engine.dispose()
+    for path in artifacts.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits += [(str(path), s) for s in secrets if s.encode() in data]
+    return hits
