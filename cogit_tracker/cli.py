@@ -94,25 +94,41 @@ def server_cmd(backend_store_uri, artifacts, host, port, workers, auth) -> None:
 
 
 @cli.command("sync")
-@click.option("--from", "source", required=True, metavar="URI", help="Store to copy from.")
-@click.option("--to", "target", required=True, metavar="URI", help="Store to copy to.")
+@click.option("--from", "source", default=None, metavar="URI", help="Store to copy from.")
+@click.option("--to", "target", default=None, metavar="URI",
+              help="Store to copy to (with --spool: replay there instead of the spooled store).")
 @click.option("--experiment", default=None, metavar="NAME", help="Only this experiment.")
+@click.option("--spool", "spool_dir", is_flag=False, flag_value="-", default=None, metavar="[DIR]",
+              help="Replay what a pod spooled while its store was away (default folder: "
+                   "$COGIT_SPOOL_DIR, else ~/.cache/cogit-tracker/spool).")
 @json_option
-def sync_cmd(source, target, experiment, as_json) -> None:
+def sync_cmd(source, target, experiment, spool_dir, as_json) -> None:
     """Copy campaigns, phases and decisions to another store; twice copies nothing new.
 
     Runs are matched by cogit.uid: complete copies are skipped, interrupted ones finished,
     parent links remapped. Credentials come from MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN.
+    With --spool, replays spooled operations in order instead.
 
     \b
     Example:
         cogit-log sync --from sqlite:///mlflow.db --to http://tracking.lab:5000
         cogit-log sync --from http://pod-7:5000 --to sqlite:///laptop.db --experiment cogit-qmech
+        cogit-log sync --spool
     """
     from rich.progress import Progress
 
-    from .sync import sync
+    from . import sync as sync_mod
 
+    if spool_dir is not None:
+        results = sync_mod.replay_spool(None if spool_dir == "-" else spool_dir, source, target,
+                                        experiment)
+        if as_json:
+            emit_json([vars(r) for r in results])
+        elif not results:
+            click.echo("nothing spooled")
+        for r in [] if as_json else results:
+            click.echo(f"replayed {r.ops} operations from {r.files} spool file(s) to {r.tracking_uri}")
+        return
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # rich shows progress
     with Progress(transient=True, disable=as_json) as bar:
         task = bar.add_task("sync", total=None)
@@ -120,7 +136,7 @@ def sync_cmd(source, target, experiment, as_json) -> None:
         def advance(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=what)
 
-        result = sync(source, target, experiment, progress=advance)
+        result = sync_mod.sync(source, target, experiment, progress=advance)
     if as_json:
         emit_json(result.as_dict())
     else:

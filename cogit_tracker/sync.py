@@ -76,6 +76,8 @@ def sync(source: str, target: str, experiment: str | None = None,
     """Copy every cogit run of `source` (or of one experiment) to `target`; see the module doc."""
     from mlflow.tracking import MlflowClient
 
+    if not source or not target:
+        raise BadInput("give both --from URI and --to URI (or --spool [DIR])")
     if source == target:
         raise BadInput(f"--from and --to are the same store {without_credentials(source)!r}")
     src = MlflowClient(source)
@@ -115,6 +117,23 @@ def sync(source: str, target: str, experiment: str | None = None,
         if progress:
             progress(done, len(items), item.label)
     return result
+
+
+def replay_spool(folder: str | None, source: str | None, target: str | None,
+                 experiment: str | None) -> list:
+    """`sync --spool`: replay a pod's spool (tracking.py's write-ahead files) in order, each
+    file to the store it was meant for, or all to `target`."""
+    from pathlib import Path
+
+    from . import spool
+
+    if source or experiment:
+        raise BadInput("--spool replays whole spool files: it takes --to URI, "
+                       "not --from or --experiment")
+    path = Path(folder) if folder else spool.default_dir()
+    if not path.is_dir():
+        raise BadInput(f"--spool {str(path)!r}: no such folder")
+    return spool.replay(path, target)
 
 
 def _source_experiments(src, name: str | None) -> list:
