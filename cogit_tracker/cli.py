@@ -118,6 +118,7 @@ def sync_cmd(source, target, experiment, spool_dir, as_json) -> None:
     from rich.progress import Progress
 
     from . import sync as sync_mod
+    from .server import without_credentials
 
     if spool_dir is not None:
         results = sync_mod.replay_spool(None if spool_dir == "-" else spool_dir, source, target,
@@ -127,7 +128,8 @@ def sync_cmd(source, target, experiment, spool_dir, as_json) -> None:
         elif not results:
             click.echo("nothing spooled")
         for r in [] if as_json else results:
-            click.echo(f"replayed {r.ops} operations from {r.files} spool file(s) to {r.tracking_uri}")
+            click.echo(f"replayed {r.ops} operations from {r.files} spool file(s) to "
+                       f"{without_credentials(r.tracking_uri)}")
         return
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # rich shows progress
     with Progress(transient=True, disable=as_json) as bar:
@@ -227,14 +229,6 @@ def gpus_cmd(as_json: bool, key: str | None) -> None:
 # ---- end hardware and GPU catalog -----------------------------------------------------------
 
 
-def main() -> None:
-    cli(prog_name="cogit-log")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
-
-
 # -- runs: list and reap ---------------------------------------------------------------------
 @cli.group()
 def runs() -> None:
@@ -287,3 +281,11 @@ def runs_reap(tracking_uri, stale_after, dry_run, as_json) -> None:
         emit_json([r.__dict__ for r in rows])
     else:
         runs_table(rows, ("Would reap" if dry_run else "Reaped") + f" {len(rows)} run(s)")
+
+
+def main() -> None:
+    cli(prog_name="cogit-log")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
