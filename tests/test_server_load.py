@@ -31,8 +31,10 @@ def start_worker(url: str, label: str, spool: Path, *args: str, **env: str) -> s
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def finish(procs: list[subprocess.Popen], timeout: float) -> None:
+def finish(procs: list[subprocess.Popen], timeout: float) -> list[str]:
+    """Wait for every worker (bounded); each must exit 0. Returns their outputs."""
     deadline = time.monotonic() + timeout
+    outputs = []
     for proc in procs:
         try:
             out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
@@ -41,6 +43,8 @@ def finish(procs: list[subprocess.Popen], timeout: float) -> None:
             out, _ = proc.communicate()
             pytest.fail(f"worker still running after {timeout:.0f} s:\n{out[-2000:]}")
         assert proc.returncode == 0, out[-3000:]
+        outputs.append(out)
+    return outputs
 
 
 def wait_for(condition, timeout: float, what: str, every: float = 0.2):
@@ -105,15 +109,20 @@ def test_sixteen_processes_four_phases_thousand_points(mlflow_server, tmp_path):
 
 
 def test_server_killed_mid_phase(mlflow_server, tmp_path):
+    """MLflow's client retries a refused request for up to ~2 minutes by default, which hides a
+    short outage from the spool; the worker turns those retries off so that this outage goes
+    through the spool and its replay, the path a longer one takes."""
     marker, spool = tmp_path / "marker", tmp_path / "spool"
     proc = start_worker(mlflow_server.url, "outage", spool, "--experiment", "outage",
                         "--phases", "2", "--points", "1000", "--pause", "0.004",
-                        "--marker", str(marker), "--marker-at", "200")
+                        "--marker", str(marker), "--marker-at", "200",
+                        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
     wait_for(marker.exists, 90, "the first phase to log 200 points")
     mlflow_server.kill()
     time.sleep(2)  # points logged now have nowhere to go but the spool
     mlflow_server.start()
-    finish([proc], timeout=120)
+    [out] = finish([proc], timeout=120)
+    assert "spooling to" in out  # the outage was felt, and the spool took the points
     replay_leftovers([spool], mlflow_server.url)
     runs = phase_runs(mlflow_server, "outage")
     assert set(runs.values()) == {("FINISHED", 1000, 1000)} and len(runs) == 2
@@ -162,7 +171,8 @@ def test_postgres_restart_under_load(mlflow_server, tmp_path):
     wait_for(marker.exists, 90, "the load to be under way")
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
                    check=True, timeout=60)
-    finish(procs, timeout=150)
+    outputs = finish(procs, timeout=150)
+    print(*outputs, sep="\n---\n")
     replay_leftovers(spools, mlflow_server.url)
     runs = phase_runs(mlflow_server, "pg-restart")
     assert len(runs) == 8
