@@ -4,6 +4,7 @@ conftest.py): the command line, sync through REST, basic auth, and secrets kept 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,32 @@ def test_secrets_never_reach_the_store(auth_server, tmp_path, monkeypatch, empty
     c.delete_run(planted.info.run_id)
     assert search_store(auth_server.spec.backend_uri, Path(auth_server.spec.artifacts),
                         secrets) == [("tags", FAKE_SECRETS["HF_TOKEN"])]
+
+
+def test_campaign_with_planted_secrets_leaves_none(auth_server, tmp_path):
+    """A real campaign process (tests/campaign_worker.py) with fake secrets and its credentials
+    in its environment, which it records redacted (hardware.redact_env) as an artifact of each
+    phase: afterwards no table and no artifact file holds any of them."""
+    import subprocess
+
+    from conftest import SERVER_ADMIN_PASSWORD
+    from test_server_load import REPO, WORKER
+
+    env = {**os.environ, **FAKE_SECRETS, "PYTHONPATH": str(REPO),
+           "COGIT_SPOOL_DIR": str(tmp_path / "spool"), "MLFLOW_TRACKING_USERNAME": "admin",
+           "MLFLOW_TRACKING_PASSWORD": SERVER_ADMIN_PASSWORD,
+           "DATABASE_URL": "postgresql://app:pg-fake-Pa55word@db.internal/app"}
+    proc = subprocess.run([sys.executable, str(WORKER), auth_server.url, "secretive",
+                           "--experiment", "secrets", "--phases", "2", "--points", "50",
+                           "--log-env"], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    secrets = [*FAKE_SECRETS.values(), SERVER_ADMIN_PASSWORD, "pg-fake-Pa55word"]
+    for secret in secrets:
+        assert secret not in proc.stdout + proc.stderr
+    artifacts = Path(auth_server.spec.artifacts)
+    captured = [p for p in artifacts.rglob("environment.json")]
+    assert len(captured) >= 2 and "HF_TOKEN" in captured[0].read_text()  # recorded, redacted
+    assert search_store(auth_server.spec.backend_uri, artifacts, secrets) == []
 
 
 def search_store(backend_uri: str, artifacts: Path, secrets: list[str]) -> list[tuple[str, str]]:
