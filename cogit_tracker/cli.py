@@ -147,6 +147,55 @@ def sync_cmd(source, target, experiment, spool_dir, as_json) -> None:
                    f"{r['repaired']}, updated {r['updated']}, unchanged {r['unchanged']}, "
                    f"skipped {r['foreign']} without cogit.uid")
 # --- end issue 6 ----------------------------------------------------------------------------
+
+
+# ---- plan (memory planner; cogit_tracker/memory.py) -------------------------------------
+
+
+@cli.command("plan")
+@click.option("--model", metavar="NAME|DIR", help="A known model name or a dir with config.json.")
+@click.option("--params", metavar="N", help="Parameter count instead of a model (7.6B, 124M).")
+@click.option("--precision", default="fp32", show_default=True, metavar="P",
+              help="fp32, fp16, bf16, int8 or int4.")
+@click.option("--quantum-dim", metavar="D", help="Operator dimension (required).")
+@click.option("--operators", default="2", show_default=True, metavar="K",
+              help="How many operators are held at once.")
+@click.option("--gpu", metavar="KEY", help="A catalog GPU (see `cogit-log gpus`).")
+@click.option("--all", "all_gpus", is_flag=True, help="Every catalog GPU.")
+@click.option("--training", is_flag=True, help="Add operator gradients and Adam state.")
+@click.option("--seq-len", default="512", show_default=True, metavar="T",
+              help="Tokens in flight (KV cache, activations).")
+@click.option("--batch", default="1", show_default=True, metavar="B", help="Batch size.")
+@json_option
+def plan_cmd(model, params, precision, quantum_dim, operators, gpu, all_gpus, training,
+             seq_len, batch, as_json) -> None:
+    """Predict GPU memory for a model plus quantum operators, and where the operators go.
+
+    \b
+    Example:
+        cogit-log plan --model Qwen/Qwen2.5-7B-Instruct --precision fp32 \\
+            --quantum-dim 9333 --operators 2 --gpu rtx-5090
+        cogit-log plan --params 7.6B --precision fp16 --quantum-dim 9333 --all --json
+    """
+    from rich.console import Console
+
+    from . import memory
+
+    result = memory.plan_for_gpus(
+        memory.plan(model=model, params=params, precision=precision, quantum_dim=quantum_dim,
+                    operators=operators, training=training, seq_len=seq_len, batch=batch),
+        gpu=gpu, all_gpus=all_gpus)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    console = Console(width=max(Console().width, 110))
+    for renderable in memory.renderables(result):
+        console.print(renderable)
+
+
+# ---- end plan ---------------------------------------------------------------------------
+
+
 # ---- hardware and GPU catalog (issue 2: hardware.py, catalog.py, cost.py) -------------------
 
 
@@ -283,6 +332,7 @@ def runs_reap(tracking_uri, stale_after, dry_run, as_json) -> None:
         runs_table(rows, ("Would reap" if dry_run else "Reaped") + f" {len(rows)} run(s)")
 
 
+# -- entry point: keep last, so `python -m cogit_tracker.cli` sees every command above --------
 def main() -> None:
     cli(prog_name="cogit-log")
 
