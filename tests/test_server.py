@@ -177,3 +177,61 @@ def search_store(backend_uri: str, artifacts: Path, secrets: list[str]) -> list[
             data = path.read_bytes()
             hits += [(str(path), s) for s in secrets if s.encode() in data]
     return hits
+
+
+def test_cogit_log_server_runs_until_sigterm(tmp_path):
+    """What `make server AUTH=1` runs: it answers /health, refuses anonymous API calls, and a
+    SIGTERM stops it and every worker it started."""
+    import signal
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    from conftest import PG_ADMIN_URI
+    from test_sync import REPO
+
+    short = cli("server", "--auth", base={k: v for k, v in os.environ.items()
+                                          if k != "MLFLOW_AUTH_ADMIN_PASSWORD"})
+    assert short.returncode == 2 and "Traceback" not in short.stderr
+    assert last_line(short).startswith("Error: --auth: set MLFLOW_AUTH_ADMIN_PASSWORD")
+
+    db = server.with_database(server.pg_driver(PG_ADMIN_URI), f"cogit_test_cli_{os.getpid()}")
+    port, log = server.free_port(), tmp_path / "out.txt"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_AUTH_ADMIN_PASSWORD": "x" * 16}
+    proc = subprocess.Popen([sys.executable, "-m", "cogit_tracker.cli", "server", "--auth",
+                             "--port", str(port), "--backend-store-uri", db, "--workers", "1"],
+                            cwd=tmp_path, env=env, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        banner = wait_for_text(log, "mlflow server at", proc, timeout=120)
+        assert f"http://127.0.0.1:{port}" in banner and "basic auth" in banner
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search"
+                                   "?max_results=1", timeout=10)
+        assert refused.value.code == 401
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log.read_text()[-2000:]
+        with pytest.raises(urllib.error.URLError):  # no worker is left to answer
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert (tmp_path / ".cogit" / "server" / "basic_auth.ini").exists()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        server.drop_database(db)
+        server.drop_database(db + "_auth")
+
+
+def wait_for_text(path: Path, text: str, proc, timeout: float) -> str:
+    """The first line of the file `path` containing `text`, waiting at most `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in path.read_text().splitlines():
+            if text in line:
+                return line
+        if proc.poll() is not None:
+            break
+        time.sleep(0.25)
+    pytest.fail(f"no line with {text!r} within {timeout:.0f} s (exit code {proc.poll()}):\n"
+                + path.read_text()[-2000:])
