@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema, server
 from cogit_tracker.errors import BadInput
-from test_sync import cli, empty_db, find, last_line, make_campaign, runs  # noqa: F401
+from test_sync import cli, empty_db, find, last_line, make_campaign  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.postgres
 
