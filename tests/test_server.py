@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema, server
 from cogit_tracker.errors import BadInput
-from test_sync import cli, empty_db, find, last_line, make_campaign  # noqa: F401 (fixture)
+from test_sync import cli, find, last_line, make_campaign
 
 pytestmark = pytest.mark.postgres
 
@@ -44,7 +44,7 @@ def test_command_line_carries_no_secret(tmp_path):
         "postgresql://db.example:5432/c"
 
 
-def test_sync_to_server_rest_and_sql_agree(mlflow_server, tmp_path, monkeypatch, empty_db):
+def test_sync_to_server_rest_and_sql_agree(mlflow_server, tmp_path, monkeypatch, _empty_store):
     """sqlite on a 'pod' -> the shared server; then the server's PostgreSQL tables are read
     directly and must hold exactly what the REST API reports."""
     import shutil
@@ -52,7 +52,7 @@ def test_sync_to_server_rest_and_sql_agree(mlflow_server, tmp_path, monkeypatch,
     import sqlalchemy
 
     monkeypatch.chdir(tmp_path)
-    shutil.copy(empty_db, tmp_path / "pod.db")
+    shutil.copy(_empty_store, tmp_path / "pod.db")
     src = f"sqlite:///{tmp_path / 'pod.db'}"
     uids = make_campaign(src, tmp_path)
     out = cli("sync", "--from", src, "--to", mlflow_server.url, "--json")
@@ -99,7 +99,7 @@ def test_wrong_or_missing_password_is_one_line(auth_server, tmp_path):
     assert not never.exists()
 
 
-def test_secrets_never_reach_the_store(auth_server, tmp_path, monkeypatch, empty_db):
+def test_secrets_never_reach_the_store(auth_server, tmp_path, monkeypatch, _empty_store):
     """Credentials and planted secrets sit in the environment of a sync to an auth server; then
     every text column of every table in its PostgreSQL database, and every artifact file, is
     searched for them."""
@@ -108,7 +108,7 @@ def test_secrets_never_reach_the_store(auth_server, tmp_path, monkeypatch, empty
     from conftest import SERVER_ADMIN_PASSWORD
 
     monkeypatch.chdir(tmp_path)
-    shutil.copy(empty_db, tmp_path / "pod.db")
+    shutil.copy(_empty_store, tmp_path / "pod.db")
     src = f"sqlite:///{tmp_path / 'pod.db'}"
     make_campaign(src, tmp_path)
     env = {**FAKE_SECRETS, "MLFLOW_TRACKING_USERNAME": "admin",

@@ -86,20 +86,11 @@ def mine(tags: dict) -> dict:
     return {k: v for k, v in tags.items() if not k.startswith(schema.SYNC_PREFIX) and k != PARENT}
 
 
-@pytest.fixture(scope="module")
-def empty_db(tmp_path_factory) -> Path:
-    """An empty, migrated MLflow sqlite database: creating one costs ~10 s here, copying it
-    nothing."""
-    db = tmp_path_factory.mktemp("template") / "empty.db"
-    MlflowClient(f"sqlite:///{db}").search_experiments()
-    return db
-
-
 @pytest.fixture
-def two_stores(tmp_path, monkeypatch, empty_db):
+def two_stores(tmp_path, monkeypatch, _empty_store):
     monkeypatch.chdir(tmp_path)  # sqlite stores put artifacts under ./mlruns
     for name in ("pod.db", "laptop.db"):
-        shutil.copy(empty_db, tmp_path / name)
+        shutil.copy(_empty_store, tmp_path / name)
     return f"sqlite:///{tmp_path / 'pod.db'}", f"sqlite:///{tmp_path / 'laptop.db'}"
 
 
@@ -222,3 +213,28 @@ def test_cli_sync_json_and_bad_input(two_stores, tmp_path):
 def last_line(proc: subprocess.CompletedProcess) -> str:
     # stderr may carry an unrelated import-time warning line before ours
     return proc.stderr.strip().splitlines()[-1]
+
+
+def test_a_real_campaign_round_trips(store, tmp_path, _empty_store):
+    """A campaign written by cogit_tracker itself (its writer, heartbeat, end metrics, a table
+    artifact) copies whole, and a second sync finds nothing to do."""
+    import cogit_tracker as ct
+
+    dst = f"sqlite:///{tmp_path / 'laptop.db'}"
+    shutil.copy(_empty_store, tmp_path / "laptop.db")
+    with ct.campaign("run-009", usd_per_hour=0.5, tracking_uri=store) as camp:
+        with camp.phase("train", index=1) as ph:
+            for step in range(40):
+                ph.log_metrics({"fidelity": step / 40, "loss": 1 / (step + 1)}, step=step)
+            ph.log_table({"prompt": ["a", "b"], "score": [0.1, 0.9]}, "generations.json")
+    first = sync(store, dst)
+    assert len(first.copied) == 2
+    a, b = find(store, ph.uid), find(dst, ph.uid)
+    assert mine(b.data.tags) == mine(a.data.tags) and b.data.params == a.data.params
+    assert b.data.tags[PARENT] == find(dst, camp.uid).info.run_id
+    for key in ("fidelity", "loss", schema.DURATION_S, schema.COST_USD):
+        assert history(dst, b.info.run_id, key) == history(store, a.info.run_id, key)
+    table = MlflowClient(dst).download_artifacts(b.info.run_id, "generations.json",
+                                                 str(tmp_path / "dl"))
+    assert '"prompt"' in Path(table).read_text()
+    assert sync(store, dst).as_dict()["unchanged"] == 2
