@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .errors import BadInput, access_denied
+from .errors import BadInput, store_failure
 
 
 class _BadValue(click.ClickException):
@@ -26,11 +26,11 @@ class CogitGroup(click.Group):
             return super().invoke(ctx)
         except BadInput as exc:
             raise _BadValue(str(exc)) from None
-        except Exception as exc:  # a refused credential: one line, exit 1 (see errors.py)
-            denied = access_denied(exc)
-            if denied is None:
+        except Exception as exc:  # store refused us or is down: one line, exit 1 (errors.py)
+            failure = store_failure(exc)
+            if failure is None:
                 raise
-            raise click.ClickException(str(denied)) from None
+            raise click.ClickException(str(failure)) from None
 
 
 def tracking_option(fn):

@@ -12,31 +12,49 @@ class BadInput(ValueError):
 
 
 # --- store access (issue 6: server) ---------------------------------------------------------
-class AccessDenied(RuntimeError):
-    """The tracking server refused our credentials. Not bad input (nothing the command line can
-    name: the secret must never be echoed), so the CLI exits 1, as for a failed check."""
+class StoreFailure(RuntimeError):
+    """The tracking store refused us or did not answer. Not bad input (a credential is never
+    echoed, and a server that is down is nothing the command line can name), so the CLI prints
+    this one line and exits 1, as for a failed check."""
 
 
-CREDENTIAL_VARS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+def store_failure(exc: BaseException) -> StoreFailure | None:
+    """One clear line if `exc` is MLflow's 401/403 or a store that does not answer, else None.
 
-
-def access_denied(exc: BaseException) -> AccessDenied | None:
-    """An `AccessDenied` with one clear line if `exc` is MLflow's 401/403, else None.
-
-    The line names the variables to set, never their values."""
+    Lines about credentials name the variables to set, never their values."""
     import os
 
     code = getattr(exc, "error_code", None)
     if code == "UNAUTHENTICATED":
         if not (os.environ.get("MLFLOW_TRACKING_PASSWORD") or os.environ.get("MLFLOW_TRACKING_TOKEN")):
-            return AccessDenied("the tracking server wants credentials: set "
+            return StoreFailure("the tracking server wants credentials: set "
                                 "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
                                 "(or MLFLOW_TRACKING_TOKEN)")
-        return AccessDenied("the tracking server refused the credentials in "
+        return StoreFailure("the tracking server refused the credentials in "
                             "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD "
                             "(or MLFLOW_TRACKING_TOKEN): check them")
     if code == "PERMISSION_DENIED":
         user = os.environ.get("MLFLOW_TRACKING_USERNAME", "this user")
-        return AccessDenied(f"the tracking server denied {user!r} this operation "
+        return StoreFailure(f"the tracking server denied {user!r} this operation "
                             "(ask an admin for permission on the experiment)")
+    url = _unanswered_url(exc)
+    if url:
+        return StoreFailure(f"the tracking server at {url} does not answer (is it running? "
+                            "MLflow retried; MLFLOW_HTTP_REQUEST_MAX_RETRIES sets how often)")
+    return None
+
+
+def _unanswered_url(exc: BaseException) -> str | None:
+    """scheme://host:port of a request that failed to connect (MLflow wraps requests' error)."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    cause, seen = exc.__cause__ or exc.__context__, 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, requests.exceptions.ConnectionError):
+            request = getattr(cause, "request", None)
+            parts = urlsplit(getattr(request, "url", "") or "")
+            return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else "?"
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return None

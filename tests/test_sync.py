@@ -205,6 +205,11 @@ def test_cli_sync_json_and_bad_input(two_stores, tmp_path):
     bad = cli("sync", "--from", src, "--to", dst, "--experiment", "nope")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert last_line(bad) == "Error: --experiment 'nope': no such experiment in the source store"
+    down = cli("sync", "--from", "http://127.0.0.1:9", "--to", dst,
+               env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
+    assert down.returncode == 1 and "Traceback" not in down.stderr
+    assert last_line(down).startswith("Error: the tracking server at http://127.0.0.1:9 does "
+                                      "not answer")
     same = cli("sync", "--from", src, "--to", src)
     assert same.returncode == 2 and "Traceback" not in same.stderr
     assert last_line(same).startswith("Error: --from and --to are the same store")
