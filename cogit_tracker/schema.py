@@ -72,3 +72,6 @@ SYNC_PREFIX = "cogit.sync."
 SYNC_SOURCE = "cogit.sync.source"          # the source store's URI, credentials removed
 SYNC_SOURCE_RUN = "cogit.sync.source_run_id"
 SYNC_COMPLETE = "cogit.sync.complete"      # set last, once everything else is on the target
+
+# decisions: last `cogit-log decision verify` summary, e.g. "2 pass, 1 pending, 2 manual"
+DECISION_VERIFICATION = "cogit.decision.verification"
