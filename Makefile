@@ -28,11 +28,11 @@ clean:
 	rm -rf $(VENV) mlflow.db mlruns/*/ *.egg-info
 
 # --- shared tracking server (issue 6) -------------------------------------------------------
-# `make server` runs mlflow server on 127.0.0.1:$(PORT) over PostgreSQL database $(DB) (created if
-# missing) with served artifacts in .cogit/server/artifacts; `make server AUTH=1` adds MLflow
-# basic auth (set MLFLOW_AUTH_ADMIN_PASSWORD first). See docs/server.md.
+# `make server` runs mlflow server on 127.0.0.1:$(PORT) over the PostgreSQL database
+# $(SERVER_DB) (created if missing), artifacts served from .cogit/server/artifacts;
+# `make server AUTH=1` adds MLflow basic auth (set MLFLOW_AUTH_ADMIN_PASSWORD first).
 PORT ?= 5000
-DB ?= postgresql://postgres@127.0.0.1:5432/cogit
+SERVER_DB ?= postgresql://postgres@127.0.0.1:5432/cogit
 .PHONY: server
 server: $(STAMP)
-	$(BIN)/python -m cogit_tracker.cli server --backend-store-uri "$(DB)" --port $(PORT) $(if $(AUTH),--auth)
+	$(BIN)/python -m cogit_tracker.cli server --backend-store-uri "$(SERVER_DB)" --port $(PORT) $(if $(AUTH),--auth)
