@@ -83,13 +83,13 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=2)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from cogit_tracker import server
+    from cogit_tracker import server, store
 
     folder = Path(tempfile.mkdtemp(prefix="cogit-bench-"))
     os.environ["COGIT_SPOOL_DIR"] = str(folder / "spool")
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     spec = server.ServerSpec(
-        backend_uri=server.with_database(server.pg_driver(PG), f"cogit_bench_{uuid.uuid4().hex[:8]}"),
+        backend_uri=server.with_database(store.pg_driver(PG), f"cogit_bench_{uuid.uuid4().hex[:8]}"),
         artifacts=str(folder / "artifacts"), port=server.free_port(),
         workers=args.server_workers, state_dir=folder)
     rows = []

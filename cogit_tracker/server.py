@@ -26,20 +26,13 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import BadInput
+from .store import pg_driver
 
 DEFAULT_BACKEND = "postgresql+psycopg2://postgres@127.0.0.1:5432/cogit"
 DEFAULT_STATE = Path(".cogit") / "server"
 ADMIN_PASSWORD_VAR = "MLFLOW_AUTH_ADMIN_PASSWORD"
 SECRET_KEY_VAR = "MLFLOW_FLASK_SERVER_SECRET_KEY"
 MIN_ADMIN_PASSWORD = 12  # mlflow.utils.validation._validate_password
-
-
-def pg_driver(uri: str) -> str:
-    """`postgresql://` -> `postgresql+psycopg2://`; any other URI unchanged."""
-    for prefix in ("postgresql://", "postgres://"):
-        if uri.startswith(prefix):
-            return "postgresql+psycopg2://" + uri[len(prefix):]
-    return uri
 
 
 def without_credentials(uri: str) -> str:

@@ -70,11 +70,11 @@ def serve_for_test(folder: Path, auth: bool = False, workers: int = 2):
     """Start a real `mlflow server` (PostgreSQL store, artifacts in `folder`); yield it; stop it
     and drop its databases. A generator so fixtures of any scope can `yield from` it."""
     pytest.importorskip("psycopg2")
-    from cogit_tracker import server
+    from cogit_tracker import server, store
 
     name = f"cogit_test_{uuid.uuid4().hex[:12]}"
     spec = server.ServerSpec(
-        backend_uri=server.with_database(server.pg_driver(PG_ADMIN_URI), name),
+        backend_uri=server.with_database(store.pg_driver(PG_ADMIN_URI), name),
         artifacts=str(folder / "artifacts"), port=server.free_port(), workers=workers,
         auth=auth, state_dir=folder)
     env = dict(os.environ, MLFLOW_AUTH_ADMIN_PASSWORD=SERVER_ADMIN_PASSWORD) if auth else None

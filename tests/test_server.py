@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from cogit_tracker import schema, server
+from cogit_tracker import schema, server, store
 from cogit_tracker.errors import BadInput
 from test_sync import cli, find, last_line, make_campaign
 
@@ -162,7 +162,7 @@ def search_store(backend_uri: str, artifacts: Path, secrets: list[str]) -> list[
     """(table or file, secret) for every secret found in any row of any table or any file."""
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine(server.pg_driver(backend_uri))
+    engine = sqlalchemy.create_engine(store.pg_driver(backend_uri))
     hits = []
     with engine.connect() as conn:
         tables = conn.exec_driver_sql(
@@ -195,7 +195,7 @@ def test_cogit_log_server_runs_until_sigterm(tmp_path):
     assert short.returncode == 2 and "Traceback" not in short.stderr
     assert last_line(short).startswith("Error: --auth: set MLFLOW_AUTH_ADMIN_PASSWORD")
 
-    db = server.with_database(server.pg_driver(PG_ADMIN_URI), f"cogit_test_cli_{os.getpid()}")
+    db = server.with_database(store.pg_driver(PG_ADMIN_URI), f"cogit_test_cli_{os.getpid()}")
     port, log = server.free_port(), tmp_path / "out.txt"
     env = {**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_AUTH_ADMIN_PASSWORD": "x" * 16}
     proc = subprocess.Popen([sys.executable, "-m", "cogit_tracker.cli", "server", "--auth",
