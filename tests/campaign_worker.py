@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import cogit_tracker as ct
-from cogit_tracker.hardware import redact_env
 
 
 def main() -> None:
@@ -29,13 +28,10 @@ def main() -> None:
     ap.add_argument("--marker", type=Path)
     ap.add_argument("--marker-at", type=int, default=0)
     ap.add_argument("--hold", type=float, default=0.0)
-    ap.add_argument("--log-env", action="store_true")
     args = ap.parse_args()
     with ct.campaign(args.label, experiment=args.experiment, tracking_uri=args.url) as camp:
         for index in range(args.phases):
             with camp.phase(f"phase-{index}", index=index) as ph:
-                if args.log_env:
-                    ph.log_dict(redact_env(os.environ), "environment.json")
                 for step in range(args.points):
                     ph.log_metrics({"x": float(step)}, step=step)
                     if args.marker and index == 0 and step == args.marker_at:
