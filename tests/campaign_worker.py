@@ -5,12 +5,10 @@ P points of metric `x` (step i has value i) through cogit_tracker's public API.
         [--pause S]           sleep S between points (stretches a phase so a fault lands in it)
         [--marker FILE --marker-at K]   touch FILE once step K of the first phase is logged
         [--hold S]            then stay inside the phase for S seconds (to be SIGKILLed there)
-        [--log-env]           log the redacted environment as environment.json in each phase
 """
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
