@@ -1,0 +1,213 @@
+"""Read the campaign and phase runs a report needs, and nothing else.
+
+Two paths give the same `RunRow`s:
+
+- SQL (`sqlite:`, `postgresql:`, `mysql:` stores): reads MLflow's own tables with sqlalchemy,
+  selecting only the needed columns, only the `cogit.*` tags a report uses and only the latest
+  value of the report's metrics. `mlflow.search_runs` instead loads every param, tag and metric
+  of every run (5.4 s for 10,000 runs on sqlite; this path is ~40x faster, see
+  `bench/report_scale.py`).
+- REST (`http(s):` and anything else MLflow understands): `MlflowClient.search_runs` with
+  pagination, trimmed to the same tags and metrics.
+
+`tests/test_reports_paths.py` holds the two against each other on one store. Deleted runs and
+runs of deleted experiments are left out by both.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from . import schema as s
+from .errors import BadInput
+
+PARENT_TAG = "mlflow.parentRunId"
+# Tags a report reads. Anything else on the run (params, system metrics...) is never fetched.
+TAGS = (
+    s.UID, s.KIND, s.CAMPAIGN, s.MODEL, s.PRECISION, s.PROVIDER, s.PHASE, s.PHASE_INDEX,
+    s.DTYPE_LOADED, s.GPU_NAME, s.GPU_KEY, s.GPU_COUNT, s.GPU_VRAM_TOTAL_GB, s.USD_PER_HOUR,
+    s.FAILURE, PARENT_TAG,
+)
+FIDELITY = "fidelity"
+GENERATIONS = "generations"
+TOKENS_PER_S = "tokens_per_s"
+SENTIMENT_SHIFT = "sentiment_shift"
+METRICS = (
+    s.DURATION_S, s.COST_USD, s.VRAM_PEAK_GB, s.RAM_PEAK_GB, FIDELITY, GENERATIONS,
+    TOKENS_PER_S, SENTIMENT_SHIFT,
+)
+REPORTED_KINDS = ("campaign", "phase")
+SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+
+
+@dataclass
+class RunRow:
+    """One campaign or phase run, as much of it as a report reads."""
+
+    run_id: str
+    experiment: str
+    name: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    """The runs of one query; `history` maps run_id to its (step, value) fidelity points."""
+
+    runs: list[RunRow]
+    history: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+
+def is_sql(uri: str) -> bool:
+    return uri.split(":", 1)[0].split("+", 1)[0] in SQL_SCHEMES
+
+
+def fetch(uri: str, experiments: Iterable[str] | None = None, history: bool = False,
+          client=None) -> Snapshot:
+    """Campaign and phase runs of `experiments` (all when None), by the fastest path for `uri`.
+
+    `client` forces the REST path with that `MlflowClient` (how tests compare the paths).
+    """
+    names = sorted(set(experiments)) if experiments else None
+    if client is None and is_sql(uri):
+        return fetch_sql(uri, names, history)
+    if client is None:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=uri)
+    return fetch_rest(client, names, history)
+
+
+# ---------------------------------------------------------------- SQL path
+
+def _engine(uri: str):
+    import sqlalchemy
+
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///"):])
+        if not path.is_file():  # sqlalchemy would silently create an empty database
+            raise BadInput(f"tracking store {uri!r} does not exist; accepted: an existing store")
+    return sqlalchemy.create_engine(uri)
+
+
+def fetch_sql(uri: str, experiments: list[str] | None, history: bool) -> Snapshot:
+    from sqlalchemy import bindparam, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = _engine(uri)
+    params: dict = {"kinds": list(REPORTED_KINDS), "kind": s.KIND}
+    exp_filter = ""
+    if experiments:
+        exp_filter = "AND e.name IN :exps"
+        params["exps"] = experiments
+    # The subquery selects the reported runs once; tags and metrics join against it.
+    chosen = f"""
+        SELECT r.run_uuid FROM runs r
+        JOIN experiments e ON e.experiment_id = r.experiment_id
+        JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = :kind AND k.value IN :kinds
+        WHERE r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active' {exp_filter}"""
+    q_runs = text(f"""
+        SELECT r.run_uuid, e.name, r.name, r.status, r.start_time, r.end_time
+        FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id
+        WHERE r.run_uuid IN ({chosen})""")
+    q_tags = text(f"SELECT run_uuid, key, value FROM tags WHERE key IN :tags "
+                  f"AND run_uuid IN ({chosen})")
+    q_metrics = text(f"SELECT run_uuid, key, value, is_nan FROM latest_metrics "
+                     f"WHERE key IN :metrics AND run_uuid IN ({chosen})")
+    q_hist = text(f"SELECT run_uuid, step, value, is_nan FROM metrics WHERE key = :fid "
+                  f"AND run_uuid IN ({chosen}) ORDER BY run_uuid, step, timestamp, value")
+    expanding = [bindparam("kinds", expanding=True)]
+    if experiments:
+        expanding.append(bindparam("exps", expanding=True))
+    try:
+        with engine.connect() as conn:
+            rows = {
+                r[0]: RunRow(r[0], r[1], r[2] or "", r[3], r[4], r[5])
+                for r in conn.execute(q_runs.bindparams(*expanding), params)
+            }
+            for run_id, key, value in conn.execute(
+                q_tags.bindparams(*expanding, bindparam("tags", expanding=True)),
+                {**params, "tags": list(TAGS)},
+            ):
+                rows[run_id].tags[key] = value
+            for run_id, key, value, is_nan in conn.execute(
+                q_metrics.bindparams(*expanding, bindparam("metrics", expanding=True)),
+                {**params, "metrics": list(METRICS)},
+            ):
+                if not is_nan:
+                    rows[run_id].metrics[key] = float(value)
+            hist: dict[str, list[tuple[int, float]]] = {}
+            if history:
+                for run_id, step, value, is_nan in conn.execute(
+                    q_hist.bindparams(*expanding), {**params, "fid": FIDELITY}
+                ):
+                    if not is_nan:
+                        hist.setdefault(run_id, []).append((int(step), float(value)))
+    except SQLAlchemyError as exc:  # not an MLflow database, or unreachable
+        raise BadInput(f"tracking store {uri!r} cannot be read as an MLflow store: "
+                       f"{str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    return Snapshot(_ordered(rows.values()), hist)
+
+
+# ---------------------------------------------------------------- REST path
+
+def fetch_rest(client, experiments: list[str] | None, history: bool) -> Snapshot:
+    from mlflow.entities import ViewType
+
+    exps = {e.experiment_id: e.name for e in _all_experiments(client)}
+    if experiments:
+        exps = {i: n for i, n in exps.items() if n in experiments}
+    rows: list[RunRow] = []
+    hist: dict[str, list[tuple[int, float]]] = {}
+    if not exps:
+        return Snapshot(rows, hist)
+    for kind in REPORTED_KINDS:
+        token = None
+        while True:
+            page = client.search_runs(
+                list(exps), filter_string=f"tags.`{s.KIND}` = '{kind}'",
+                run_view_type=ViewType.ACTIVE_ONLY, max_results=1000, page_token=token,
+            )
+            for run in page:
+                info, data = run.info, run.data
+                rows.append(RunRow(
+                    info.run_id, exps[info.experiment_id], info.run_name or "", info.status,
+                    info.start_time, info.end_time,
+                    {k: v for k, v in data.tags.items() if k in TAGS},
+                    {k: float(v) for k, v in data.metrics.items()
+                     if k in METRICS and not math.isnan(v)},
+                ))
+            token = page.token
+            if not token:
+                break
+    if history:
+        for row in rows:
+            if FIDELITY in row.metrics:
+                points = client.get_metric_history(row.run_id, FIDELITY)
+                points = sorted(points, key=lambda m: (m.step, m.timestamp, m.value))
+                hist[row.run_id] = [(int(m.step), float(m.value)) for m in points
+                                    if not math.isnan(m.value)]
+    return Snapshot(_ordered(rows), hist)
+
+
+def _all_experiments(client):
+    token = None
+    while True:
+        page = client.search_experiments(max_results=1000, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def _ordered(rows: Iterable[RunRow]) -> list[RunRow]:
+    """Both paths sort the same way, so reports are identical row for row."""
+    return sorted(rows, key=lambda r: (r.start_time or 0, r.run_id))
