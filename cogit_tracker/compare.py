@@ -126,3 +126,10 @@ def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures) -> str:
     if unfinished:
         line += f"; not finished: {', '.join(unfinished[:5])}, totals cover measured phases only"
     return line
+
+
+def make_compare(uri: str, a_spec: str, b_spec: str, experiments=(), client=None) -> Table:
+    """`cogit-log compare`: load the store's campaigns and put A and B side by side."""
+    from .reports import load
+
+    return compare(load(uri, experiments or None, client=client), a_spec, b_spec)

@@ -12,7 +12,9 @@ import html
 import io
 import json
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import BadInput
 
@@ -76,6 +78,29 @@ def render(table: Table, fmt: str, width: int = 160) -> str:
     if fmt == "table":
         return _rich(table, width)
     return {"md": _markdown, "csv": _csv, "json": _json, "html": _html}[fmt](table)
+
+
+def check_output(path: str | None) -> None:
+    """Fail before any work if `--output` cannot be written, so nothing is half done."""
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise BadInput(f"output {path!r} is a folder; accepted: a file path")
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or \
+            (target.exists() and not os.access(target, os.W_OK)):
+        raise BadInput(f"output {path!r} cannot be written; accepted: a file in an existing, "
+                       f"writable folder")
+
+
+def emit(table: Table, fmt: str, output: str | None, width: int = 160) -> str | None:
+    """Write the rendered table to `output`, or return it for printing."""
+    text = render(table, fmt, width)
+    if output is None:
+        return text
+    Path(output).write_text(text, encoding="utf-8")
+    return None
 
 
 def _cells(table: Table, row: dict) -> list[str]:
@@ -146,7 +171,7 @@ def _html(table: Table) -> str:
         body.append(f'<tr class="{"end" if row.get("_section_end") else ""}">{cells}</tr>')
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
     charts = "".join(
-        f'<h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
+        f'<img alt="{html.escape(title)}" '
         f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         for title, png in table.charts)
     return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\">"

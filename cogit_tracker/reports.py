@@ -305,3 +305,34 @@ def ratio(value: float | None, ref: float | None) -> float | None:
 def points(value: float | None, ref: float | None) -> float | None:
     """Fidelity difference in percentage points (fidelity is logged as a fraction)."""
     return (value - ref) * 100 if value is not None and ref is not None else None
+
+
+# ---------------------------------------------------------------- the command's entry point
+
+def make_report(uri: str, experiments: Sequence[str] = (), campaigns: Sequence[str] = (),
+                group_by: str | None = None, baseline: str | None = None,
+                charts: bool = False, log: bool = False, client=None) -> Table:
+    """`cogit-log report`: load, tabulate, and (html or `log`) draw the charts.
+
+    With `log`, each campaign's charts are also logged to its run under `cogit-report/`,
+    so `mlflow ui` shows them; the artifact URIs are listed in the table's notes.
+    """
+    keys = parse_group_by(group_by)
+    found = load(uri, experiments or None, campaigns or None, history=charts or log,
+                 client=client)
+    table = report(found, keys, baseline)
+    if charts or log:
+        from . import charts as ch
+
+        if charts:
+            table.charts = ch.pngs(found)
+            if len(found) > ch.MAX_CAMPAIGNS:
+                table.notes.append(f"Charts show the first {ch.MAX_CAMPAIGNS} of "
+                                   f"{len(found)} campaigns.")
+        if log:
+            from mlflow.tracking import MlflowClient
+
+            logged = ch.log_to_runs(found, client or MlflowClient(tracking_uri=uri))
+            table.notes.append(f"Charts logged to {len(found)} campaign run(s) under "
+                               f"cogit-report/ ({len(logged)} files).")
+    return table
