@@ -150,13 +150,13 @@ def compare_cmd(a, b, a_filter, b_filter, experiments, fmt, output, as_json, tra
         cogit-log compare run-001 run-002
         cogit-log compare --a gpu.key=rtx-5090,precision=fp16 --b gpu.key=h100-sxm
     """
-    from .compare import make_compare
+    from .compare import make_compare, parse_filter
     from .render import check_output
     from .store import tracking_uri as resolve
 
     sides = [x for x in (a, b) if x is not None]
-    a_spec = a_filter or (sides.pop(0) if sides else None)
-    b_spec = b_filter or (sides.pop(0) if sides else None)
+    a_spec = parse_filter(a_filter) if a_filter else (sides.pop(0) if sides else None)
+    b_spec = parse_filter(b_filter) if b_filter else (sides.pop(0) if sides else None)
     if a_spec is None or b_spec is None or sides:
         raise BadInput("compare needs exactly two sides; accepted: A B, or --a FILTER --b "
                        "FILTER, or one of each")

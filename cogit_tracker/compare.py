@@ -41,19 +41,20 @@ def parse_filter(text: str) -> dict[str, str]:
     return out
 
 
-def resolve(campaigns: list[Campaign], spec: str) -> Side:
-    """A label, run id or uid; a spec containing '=' is a tag filter."""
-    if "=" not in spec:
+def resolve(campaigns: list[Campaign], spec: str | dict[str, str]) -> Side:
+    """A label, run id or uid; a dict (or a string containing '=') is a tag filter."""
+    if isinstance(spec, str) and "=" not in spec:
         return Side(spec, select(campaigns, [spec]))
-    wanted = parse_filter(spec)
+    wanted = parse_filter(spec) if isinstance(spec, str) else spec
+    name = ",".join(f"{k}={v}" for k, v in wanted.items())
     members = [c for c in campaigns if all(c.attr(k) == v for k, v in wanted.items())]
     if not members:
-        raise BadInput(f"no campaign matches filter {spec!r}; accepted: a filter that matches "
+        raise BadInput(f"no campaign matches filter {name!r}; accepted: a filter that matches "
                        f"at least one campaign")
-    return Side(spec, members)
+    return Side(name, members)
 
 
-def compare(campaigns: list[Campaign], a_spec: str, b_spec: str) -> Table:
+def compare(campaigns: list[Campaign], a_spec: str | dict, b_spec: str | dict) -> Table:
     a, b = resolve(campaigns, a_spec), resolve(campaigns, b_spec)
     rows = [_row(name, a, b) for name in _phase_names(a, b)]
     a_tot = aggregate([c.totals() for c in a.members])
@@ -128,7 +129,8 @@ def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures) -> str:
     return line
 
 
-def make_compare(uri: str, a_spec: str, b_spec: str, experiments=(), client=None) -> Table:
+def make_compare(uri: str, a_spec: str | dict, b_spec: str | dict, experiments=(),
+                 client=None) -> Table:
     """`cogit-log compare`: load the store's campaigns and put A and B side by side."""
     from .reports import load
 
