@@ -37,6 +37,7 @@ class CampaignSpec:
     usd_per_hour: float | None = 0.89
     status: str = "FINISHED"
     start_ms: int = 1_763_000_000_000
+    dtype_loaded: str | None = None  # e.g. "torch.float32" when "fp16" was asked for
 
 
 def reference_phases(speed: float = 1.0, fidelity: float = 0.989,
@@ -70,6 +71,8 @@ def phase_tags(spec: CampaignSpec, phase: PhaseSpec, index: int, parent: str) ->
     }
     if phase.failure:
         tags[s.FAILURE] = phase.failure
+    if spec.dtype_loaded:
+        tags[s.DTYPE_LOADED] = spec.dtype_loaded
     return tags
 
 
