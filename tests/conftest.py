@@ -14,13 +14,28 @@ REFERENCE_LOG = SHARED / "reference" / "captains-log-2025-11.md"
 PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session")
+def _empty_store(tmp_path_factory) -> Path:
+    """An MLflow sqlite database with its schema made once: creating one costs seconds of
+    migrations, copying the file costs milliseconds."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{db}").search_experiments()
+    return db
+
+
 @pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    """A fresh sqlite tracking store in a temp dir, made the process default (env and fluent)."""
+def store(cogit_env, _empty_store, monkeypatch) -> str:
+    """A fresh sqlite tracking store in a temp dir, made the process default (env and fluent),
+    with cwd in that dir so its `./mlruns` artifacts stay there too."""
+    import shutil
+
     import mlflow
 
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    db = cogit_env / "mlflow.db"
+    shutil.copy(_empty_store, db)
+    uri = f"sqlite:///{db}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     yield uri
@@ -46,67 +61,115 @@ def pg_uri() -> str:
 
 
 # ==== reports (issue 5) ======================================================================
-# Creating and migrating a sqlite store costs seconds on a busy machine, so the report tests
-# build each store once per session and hand every test its own copy of the file.
 
-def _report_template(tmp_path_factory, name: str, fill) -> Path:
-    path = tmp_path_factory.getbasetemp() / f"report-template-{name}.db"
-    if not path.exists():
-        from mlflow.tracking import MlflowClient
-
-        here = os.getcwd()
-        os.chdir(path.parent)  # artifacts (./mlruns) land beside the template, not in the repo
-        try:
-            client = MlflowClient(f"sqlite:///{path}")
-            client.search_experiments()  # creates the schema
-            fill(client)
-        finally:
-            os.chdir(here)
-    return path
-
-
-def _fill_two_campaigns(client) -> None:
-    from cogit_tracker import synthetic as sy
-
-    sy.make_campaign(client, "cogit-qmech", sy.CampaignSpec("run-001", sy.reference_phases()))
-    phases = sy.reference_phases(speed=11.8, fidelity=0.985)
-    phases[2].status, phases[2].failure = "FAILED", "cuda_oom"
-    phases[3].status, phases[3].duration_s = "RUNNING", None
-    sy.make_campaign(client, "cogit-qmech", sy.CampaignSpec(
-        "run-002", phases, gpu_key="h100-sxm", precision="int8", usd_per_hour=2.99,
-        status="RUNNING", start_ms=1_763_100_000_000))
-
-
-def _copied_store(template: Path, tmp_path, monkeypatch) -> str:
+@pytest.fixture(scope="session")
+def _two_campaigns_db(_empty_store, tmp_path_factory) -> Path:
+    """The `two_campaigns` store, written once per session (seconds) and copied per test."""
     import shutil
 
-    import mlflow
+    from mlflow.tracking import MlflowClient
 
-    shutil.copy(template, tmp_path / "mlflow.db")
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    return uri
+    from cogit_tracker import synthetic as sy
+
+    folder = tmp_path_factory.mktemp("two-campaigns")
+    db = folder / "mlflow.db"
+    shutil.copy(_empty_store, db)
+    here = os.getcwd()
+    os.chdir(folder)  # the experiment's ./mlruns artifacts live beside the template
+    try:
+        client = MlflowClient(f"sqlite:///{db}")
+        sy.make_campaign(client, "cogit-qmech",
+                         sy.CampaignSpec("run-001", sy.reference_phases()))
+        phases = sy.reference_phases(speed=11.8, fidelity=0.985)
+        phases[2].status, phases[2].failure = "FAILED", "cuda_oom"
+        phases[3].status, phases[3].duration_s = "RUNNING", None
+        sy.make_campaign(client, "cogit-qmech", sy.CampaignSpec(
+            "run-002", phases, gpu_key="h100-sxm", precision="int8", usd_per_hour=2.99,
+            status="RUNNING", start_ms=1_763_100_000_000))
+    finally:
+        os.chdir(here)
+    return db
 
 
 @pytest.fixture
-def report_store(tmp_path_factory, tmp_path, monkeypatch) -> str:
-    """Like `store`, but a copy of an already-migrated empty sqlite store."""
-    return _copied_store(_report_template(tmp_path_factory, "empty", lambda c: None),
-                         tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def two_campaigns(tmp_path_factory, tmp_path, monkeypatch):
+def two_campaigns(store, _two_campaigns_db):
     """run-001 finished on an RTX 5090 (fp16); run-002 on an H100 (int8), 11.8x faster, with a
-    FAILED phase and a RUNNING one; written through MlflowClient, copied per test."""
+    FAILED phase and a RUNNING one; written through MlflowClient into the `store` fixture."""
+    import shutil
+
     from mlflow.tracking import MlflowClient
 
     from cogit_tracker.reports import load
 
-    uri = _copied_store(_report_template(tmp_path_factory, "two", _fill_two_campaigns),
-                        tmp_path, monkeypatch)
-    client = MlflowClient(uri)
-    ids = {c.label: (c.run_id, [p.run_id for p in c.phases]) for c in load(uri)}
-    return {"client": client, "uri": uri, **ids}
+    shutil.copy(_two_campaigns_db, store[len("sqlite:///"):])
+    ids = {c.label: (c.run_id, [p.run_id for p in c.phases]) for c in load(store)}
+    return {"client": MlflowClient(store), "uri": store, **ids}
+
+
+# ---- fake NVML and a clean cogit environment (issue 2: hardware/catalog/cost) ---------------
+# This machine has no NVIDIA GPU and no driver, so GPU tests replace the pynvml functions (the
+# narrowest seam: everything above them, our probe and sampler, runs for real).
+
+
+class FakeGpu:
+    """One pretend device as NVML would describe it."""
+
+    def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0)):
+        self.name, self.capability = name, capability
+        self.total, self.used = int(total_gb * 1024**3), int(used_gb * 1024**3)
+        self.uuid = uuid or f"GPU-{abs(hash(name)) % 10**8:08d}"
+
+
+def _reset_hardware_caches():
+    from cogit_tracker import hardware
+
+    for cached in (hardware.probe, hardware._nvml, hardware._handles):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def cogit_env(tmp_path, monkeypatch):
+    """cwd in a temp dir (no stray ./cogit.toml), no COGIT_* settings, fresh probe caches."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("COGIT_CONFIG", "COGIT_USD_PER_HOUR"):
+        monkeypatch.delenv(name, raising=False)
+    _reset_hardware_caches()
+    yield tmp_path
+    _reset_hardware_caches()
+
+
+@pytest.fixture
+def fake_nvml(cogit_env, monkeypatch):
+    """Call with a list of `FakeGpu` (mutable: change `.used` to move the VRAM reading) or an
+    exception for `nvmlInit` to raise; pynvml's functions answer from it."""
+    import types
+
+    import pynvml
+
+    def install(gpus, driver="570.86.15", cuda=12080):
+        def init():
+            if isinstance(gpus, Exception):
+                raise gpus
+
+        fakes = {
+            "nvmlInit": init,
+            "nvmlDeviceGetCount": lambda: len(gpus),
+            "nvmlDeviceGetHandleByIndex": lambda i: gpus[i],
+            "nvmlDeviceGetName": lambda h: h.name,
+            "nvmlDeviceGetUUID": lambda h: h.uuid,
+            "nvmlDeviceGetCudaComputeCapability": lambda h: h.capability,
+            "nvmlDeviceGetMemoryInfo": lambda h: types.SimpleNamespace(
+                total=h.total, used=h.used, free=h.total - h.used
+            ),
+            "nvmlSystemGetDriverVersion": lambda: driver,
+            "nvmlSystemGetCudaDriverVersion_v2": lambda: cuda,
+        }
+        for name, fake in fakes.items():
+            monkeypatch.setattr(pynvml, name, fake)
+        _reset_hardware_caches()
+        return gpus
+
+    return install
+
+
+# ---- end fake NVML -------------------------------------------------------------------------

@@ -80,10 +80,10 @@ def test_campaign_selection_by_label_run_id_and_uid(two_campaigns):
     one_line_error(run("report", "--campaign", "run-999"), "'run-999'", "run-001")
 
 
-def test_group_by_takes_medians(report_store):
+def test_group_by_takes_medians(store):
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(report_store)
+    client = MlflowClient(store)
     for i, speed in enumerate((1.0, 2.0, 9.0)):
         sy.make_campaign(client, "e", sy.CampaignSpec(f"g-{i}", sy.reference_phases(speed)))
     sy.make_campaign(client, "e", sy.CampaignSpec("h-0", sy.reference_phases(4.0),
@@ -113,7 +113,7 @@ def test_deleted_runs_are_left_out(two_campaigns):
     assert a["total"]["duration_s"] == pytest.approx(1500 + 5400 + 90)
 
 
-def test_empty_or_missing_store_is_one_line(report_store, tmp_path):
+def test_empty_or_missing_store_is_one_line(store, tmp_path):
     one_line_error(run("report"), "no cogit campaigns")
     missing = f"sqlite:///{tmp_path / 'none.db'}"
     one_line_error(run("report", "--tracking-uri", missing), "none.db")
@@ -182,10 +182,10 @@ def test_compare_two_campaigns_verdict(two_campaigns):
     assert "B: 11.9x slower" in table or "B: 11.8x slower" in table
 
 
-def test_compare_tag_filters_use_medians(report_store):
+def test_compare_tag_filters_use_medians(store):
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(report_store)
+    client = MlflowClient(store)
     for i, speed in enumerate((1.0, 1.5, 3.0)):
         sy.make_campaign(client, "e", sy.CampaignSpec(f"a-{i}", sy.reference_phases(speed),
                                                       start_ms=1_763_000_000_000 + i))

@@ -59,12 +59,12 @@ def assert_same(uri: str, rest_client) -> None:
         render(compare(rest, "run-001", "run-003"), "json")
 
 
-def test_sql_and_rest_agree_on_sqlite(report_store):
-    client = MlflowClient(report_store)
+def test_sql_and_rest_agree_on_sqlite(store):
+    client = MlflowClient(store)
     info = fill_awkward(client)
-    assert runquery.is_sql(report_store)
-    assert_same(report_store, client)
-    sql = load(report_store)
+    assert runquery.is_sql(store)
+    assert_same(store, client)
+    sql = load(store)
     assert info["deleted_phase"] not in {p.run_id for c in sql for p in c.phases}
     train = next(p for p in sql[1].phases if p.name == "train")
     assert train.figures.sentiment_shift is None  # NaN is "not measured", on both paths
@@ -87,12 +87,12 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_rest_through_a_real_mlflow_server(report_store, tmp_path):
+def test_rest_through_a_real_mlflow_server(store, tmp_path):
     """`http://` goes through MlflowClient.search_runs with pagination; same report as SQL."""
-    fill_awkward(MlflowClient(report_store))
+    fill_awkward(MlflowClient(store))
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", report_store,
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store,
          "--artifacts-destination", str(tmp_path / "art"), "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
@@ -108,7 +108,7 @@ def test_rest_through_a_real_mlflow_server(report_store, tmp_path):
                 time.sleep(0.5)
         assert not runquery.is_sql(url)
         via_http = load(url, history=True)
-        assert via_http == load(report_store, history=True)
+        assert via_http == load(store, history=True)
     finally:
         server.terminate()
         server.wait(timeout=30)

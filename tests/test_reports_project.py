@@ -69,11 +69,11 @@ def test_no_estimate_when_it_does_not_fit(two_campaigns):
     assert doc["rows"][1]["fit"].startswith("NO: needs")
 
 
-def test_loaded_dtype_beats_the_requested_precision(report_store):
+def test_loaded_dtype_beats_the_requested_precision(store):
     """The reference log's "FP16" run had float32 weights: project from what was loaded."""
     from mlflow.tracking import MlflowClient
 
-    sy.make_campaign(MlflowClient(report_store), "e", sy.CampaignSpec(
+    sy.make_campaign(MlflowClient(store), "e", sy.CampaignSpec(
         "run-f32", sy.reference_phases(), dtype_loaded="torch.float32"))
     src, dst = catalog.get("rtx-5090"), catalog.get("h100-sxm")
     doc = project_json("run-f32", "--to", "h100-sxm", "--precision", "fp16")
