@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 import cogit_tracker as ct
 from cogit_tracker.cli import cli
-from tests.conftest import FakeGpu
+from conftest import FakeGpu
 
 
 def invoke(*args: str) -> dict:
