@@ -56,7 +56,7 @@ class Phase:
     index: int | None
     status: str
     failure: str | None
-    attrs: dict[str, str]     # campaign tags overlaid with the phase's own
+    attrs: dict[str, str]     # the phase run's own tags (campaign.attr falls back to them)
     figures: Figures
     history: list[tuple[int, float]] = field(default_factory=list)  # fidelity per epoch
 
@@ -141,7 +141,7 @@ def assemble(snap: runquery.Snapshot) -> list[Campaign]:
         parent.phases.append(Phase(
             row.run_id, row.tags.get(s.UID), row.tags.get(s.PHASE) or row.name,
             int(index) if index and index.lstrip("-").isdigit() else None,
-            row.status, row.tags.get(s.FAILURE), {**parent.attrs, **row.tags}, figures,
+            row.status, row.tags.get(s.FAILURE), row.tags, figures,
             snap.history.get(row.run_id, [])))
     for camp in camps.values():
         camp.phases.sort(key=lambda p: (p.index is None, p.index or 0))

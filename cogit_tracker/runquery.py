@@ -27,8 +27,7 @@ PARENT_TAG = "mlflow.parentRunId"
 # Tags a report reads. Anything else on the run (params, system metrics...) is never fetched.
 TAGS = (
     s.UID, s.KIND, s.CAMPAIGN, s.MODEL, s.PRECISION, s.PROVIDER, s.PHASE, s.PHASE_INDEX,
-    s.DTYPE_LOADED, s.GPU_NAME, s.GPU_KEY, s.GPU_COUNT, s.GPU_VRAM_TOTAL_GB, s.USD_PER_HOUR,
-    s.FAILURE, PARENT_TAG,
+    s.DTYPE_LOADED, s.GPU_NAME, s.GPU_KEY, s.GPU_COUNT, s.FAILURE, PARENT_TAG,
 )
 FIDELITY = "fidelity"
 GENERATIONS = "generations"
