@@ -234,3 +234,22 @@ def make_projection(uri: str, campaign: str, to: str, precision: str | None = No
         table.notes.append(f"Projection logged: {uri_logged}")
         table.data["artifact"] = uri_logged
     return table
+
+
+def check_against(doc: dict, actual: Campaign, tolerance: float = 0.25) -> dict:
+    """Hold a stored projection against the real run it predicted (for a decision's
+    `verify`): per phase, projected and actual seconds and the relative error; `ok` when the
+    projected total is within `tolerance` of the actual total."""
+    measured = {p.name: p.figures.duration_s for p in actual.phases}
+    phases = []
+    for p in doc["phases"]:
+        real = measured.get(p["phase"])
+        err = (p["projected_s"] - real) / real if real and p["projected_s"] is not None else None
+        phases.append({"phase": p["phase"], "projected_s": p["projected_s"],
+                       "actual_s": real, "error": err})
+    total_real = actual.totals().duration_s
+    total_proj = doc["total"]["projected_s"]
+    err = (total_proj - total_real) / total_real if total_real and total_proj else None
+    return {"campaign": actual.label, "target": doc["target"]["key"], "phases": phases,
+            "total": {"projected_s": total_proj, "actual_s": total_real, "error": err},
+            "tolerance": tolerance, "ok": err is not None and abs(err) <= tolerance}

@@ -102,3 +102,20 @@ def test_bad_input(two_campaigns):
     one_line_error(["project", "run-001", "--to", "h100-sxm", "--precision", "fp8"], "'fp8'",
                    "int8")
     one_line_error(["project", "run-404", "--to", "h100-sxm"], "'run-404'")
+
+
+def test_a_logged_projection_checks_against_the_real_run(two_campaigns):
+    """run-002 really ran on the H100; compare it with what run-001 projected."""
+    from cogit_tracker.projection import check_against, project
+    from cogit_tracker.reports import load
+
+    camps = {c.label: c for c in load(two_campaigns["uri"])}
+    doc = project(camps["run-001"], "h100-sxm")
+    result = check_against(doc, camps["run-002"], tolerance=0.25)
+    train = next(p for p in result["phases"] if p["phase"] == "train")
+    real = 1500 / 11.8
+    assert train["actual_s"] == pytest.approx(real)
+    assert train["error"] == pytest.approx((train["projected_s"] - real) / real)
+    total_err = result["total"]["error"]
+    assert result["ok"] == (abs(total_err) <= 0.25)
+    assert check_against(doc, camps["run-001"], tolerance=0.01)["ok"] is False  # 5090 != H100
