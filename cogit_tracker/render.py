@@ -56,7 +56,7 @@ def fmt_value(value, kind: str) -> str:
     if kind == "fraction":
         return f"{value:.3f}"
     if kind == "pt":
-        return f"{value:+.1f}"
+        return f"{value:+.1f}" if round(value, 1) else "+0.0"  # never "-0.0"
     if kind == "float":
         return f"{value:,.1f}"
     if kind == "int":
