@@ -11,7 +11,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REFERENCE_LOG = SHARED / "reference" / "captains-log-2025-11.md"
-PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# +psycopg2: SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which is not installed
+PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")

@@ -100,11 +100,11 @@ def test_budget_stops_the_phase(store, monkeypatch):
 
     monkeypatch.setattr(ct.tracking.monitor.get(), "sample_s", 0.05)
     # $3600/h is $1/s: a $0.30 budget runs out in about 0.3 s of campaign time.
-    with pytest.raises(BudgetExceeded):
-        with ct.campaign("pricey", usd_per_hour=3600, budget_usd=0.30) as camp:
-            with camp.phase("train") as ph:
-                with warnings.catch_warnings(record=True) as seen:
-                    warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(BudgetExceeded):
+            with ct.campaign("pricey", usd_per_hour=3600, budget_usd=0.30) as camp:
+                with camp.phase("train") as ph:
                     deadline = time.monotonic() + 10
                     while time.monotonic() < deadline:
                         time.sleep(0.01)
