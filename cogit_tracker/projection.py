@@ -76,21 +76,48 @@ def canonical(precision: str | None) -> str | None:
     return DTYPE_NAMES.get(name, name)
 
 
-def fit_check(phase: Phase, target: Spec, gpu_count: int, ratio: float) -> tuple[bool, str]:
-    """Will this phase fit on the target? The one seam for the memory planner.
+def planner_fit(model: str | None, quantum_dim: int | None, precision: str | None,
+                training: bool, target: Spec) -> tuple[bool, str] | None:
+    """The memory planner's verdict for this model, operators and precision on the target;
+    None when the run did not record what the planner needs (model name, quantum_dim)."""
+    from . import memory
 
-    Until the planner lands, a documented check: the measured VRAM peak, scaled by the
+    if not model or not quantum_dim or not precision:
+        return None
+    try:
+        plan = memory.plan(model=model, precision=precision, quantum_dim=quantum_dim,
+                           training=training)
+    except BadInput:  # e.g. a model the planner does not know and no local config.json
+        return None
+    fit = memory.gpu_fit(plan, target)
+    need, have = plan.total_bytes / memory.GB, target.vram_gb
+    if fit.fits:
+        return True, f"plan {need:.1f} of {have:g} GB"
+    if fit.fits_placed:
+        return True, f"plan {need:.1f} > {have:g} GB; fits with operators on CPU"
+    return False, f"plan needs {fit.gpu_bytes_placed / memory.GB:.1f} > {have:g} GB"
+
+
+def fit_check(phase: Phase, target: Spec, gpu_count: int, ratio: float,
+              planned: tuple[bool, str] | None) -> tuple[bool, str]:
+    """The planner's verdict first; then the measured VRAM peak, scaled by the
     bytes-per-weight ratio when the precision changes (conservative: activations do not
-    shrink with the weights), must fit in the target's VRAM x GPU count.
-    """
+    shrink with the weights), must fit in the target's VRAM x GPU count."""
+    notes = []
+    if planned is not None:
+        ok, note = planned
+        if not ok:
+            return False, note
+        notes.append(note)
     peak = phase.figures.vram_peak_gb
-    if peak is None:
-        return True, "no VRAM peak logged; fit not checked"
-    need = peak * ratio
     have = target.vram_gb * gpu_count
-    if need > have:
-        return False, f"needs ~{need:.1f} GB > {have:.0f} GB"
-    return True, f"~{need:.1f} of {have:.0f} GB"
+    if peak is None:
+        notes.append("no VRAM peak logged")
+    elif peak * ratio > have:
+        return False, f"measured peak x{ratio:g} needs ~{peak * ratio:.1f} GB > {have:g} GB"
+    else:
+        notes.append(f"measured ~{peak * ratio:.1f} of {have:g} GB")
+    return True, "; ".join(notes)
 
 
 def classify(phase: Phase) -> tuple[str, str]:
@@ -103,8 +130,10 @@ def classify(phase: Phase) -> tuple[str, str]:
     return "compute", "batched passes (no tokens/s logged)"
 
 
-def project(campaign: Campaign, to: str, precision: str | None = None) -> dict:
-    """The projection as a plain dict (what `--log` stores and `verify` reads back)."""
+def project(campaign: Campaign, to: str, precision: str | None = None,
+            quantum_dim: int | None = None) -> dict:
+    """The projection as a plain dict (what `--log` stores and `check_against` reads back).
+    `quantum_dim` (the phases' logged param) lets the memory planner check the fit."""
     src_key = campaign.attr("gpu.key")
     if not src_key or src_key == "none":
         raise BadInput(f"campaign {campaign.label!r} ran on gpu.key={src_key!r}; accepted: a "
@@ -121,7 +150,10 @@ def project(campaign: Campaign, to: str, precision: str | None = None) -> dict:
     old_b, new_b = BYTES_PER_WEIGHT.get(measured_prec), BYTES_PER_WEIGHT.get(precision)
     w_ratio = new_b / old_b if old_b and new_b else 1.0
     count = int(campaign.attr("gpu.count") or 1)
-    phases = [_phase(ph, source, target, count, w_ratio) for ph in campaign.phases]
+    model = campaign.attr("model")
+    phases = [_phase(ph, source, target, count, w_ratio,
+                     planner_fit(model, quantum_dim, precision, ph.name == "train", target))
+              for ph in campaign.phases]
     all_fit = all(p.fits for p in phases)
     measured_s = sum(p.measured_s for p in phases if p.measured_s is not None)
     total_s = sum(p.projected_s for p in phases if p.projected_s is not None) if all_fit else None
@@ -140,10 +172,10 @@ def project(campaign: Campaign, to: str, precision: str | None = None) -> dict:
     }
 
 
-def _phase(ph: Phase, source: Spec, target: Spec, count: int, w_ratio: float
-           ) -> PhaseProjection:
+def _phase(ph: Phase, source: Spec, target: Spec, count: int, w_ratio: float,
+           planned: tuple[bool, str] | None) -> PhaseProjection:
     bound, reason = classify(ph)
-    fits, note = fit_check(ph, target, count, w_ratio)
+    fits, note = fit_check(ph, target, count, w_ratio, planned)
     factor = {"host": 1.0,
               "memory": source.bandwidth_gbs / target.bandwidth_gbs * w_ratio,
               "compute": source.fp16_tflops / target.fp16_tflops}[bound]
@@ -172,8 +204,9 @@ def assumptions(source: Spec, target: Spec, old_p, new_p, w_ratio: float, count:
         "same batch sizes, code and GPU count; both GPUs reach the same fraction of their peak",
         "compute-bound phases run at the FP16 tensor rate whatever the precision "
         "(int8/int4 weights are dequantized to FP16 for the matmul)",
-        "fit: measured VRAM peak x bytes/weight ratio <= target VRAM x GPU count "
-        "(planner not yet wired)",
+        "fit: the memory planner (model, quantum_dim, precision; the train phase with "
+        "gradients and Adam) when the run recorded them, and the measured VRAM peak x "
+        "bytes/weight ratio <= target VRAM x GPU count",
     ]
 
 
@@ -214,6 +247,19 @@ def log(doc: dict, client) -> str:
     return f"runs:/{doc['campaign']['run_id']}/{path}"
 
 
+def _quantum_dim(campaign: Campaign, uri: str, client=None) -> int | None:
+    """The operators' dimension as a phase logged it (param `quantum_dim`), if any. Params
+    are not part of the report's fast query, so they are read here, a few runs only."""
+    from mlflow.tracking import MlflowClient
+
+    client = client or MlflowClient(tracking_uri=uri)
+    for ph in campaign.phases:
+        value = client.get_run(ph.run_id).data.params.get("quantum_dim")
+        if value and value.isdigit():
+            return int(value)
+    return None
+
+
 def make_projection(uri: str, campaign: str, to: str, precision: str | None = None,
                     log_it: bool = False, experiments=(), client=None) -> Table:
     """`cogit-log project`: project one campaign; with `log_it`, store the JSON on its run."""
@@ -225,7 +271,7 @@ def make_projection(uri: str, campaign: str, to: str, precision: str | None = No
     if len(found) > 1:
         raise BadInput(f"campaign {campaign!r} names {len(found)} runs; accepted: one run id "
                        f"or uid ({', '.join(c.run_id for c in found[:4])})")
-    doc = project(found[0], to, precision)
+    doc = project(found[0], to, precision, _quantum_dim(found[0], uri, client))
     table = as_table(doc)
     if log_it:
         from mlflow.tracking import MlflowClient

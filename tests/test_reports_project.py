@@ -66,7 +66,7 @@ def test_no_estimate_when_it_does_not_fit(two_campaigns):
     total = doc["rows"][-1]
     assert total["projected_s"] is None and total["projected_usd"] is None
     assert "DOES NOT FIT" in total["fit"]
-    assert doc["rows"][1]["fit"].startswith("NO: needs")
+    assert doc["rows"][1]["fit"].startswith("NO: measured peak x2 needs")
 
 
 def test_loaded_dtype_beats_the_requested_precision(store):
@@ -119,3 +119,32 @@ def test_a_logged_projection_checks_against_the_real_run(two_campaigns):
     total_err = result["total"]["error"]
     assert result["ok"] == (abs(total_err) <= 0.25)
     assert check_against(doc, camps["run-001"], tolerance=0.01)["ok"] is False  # 5090 != H100
+
+
+def test_the_memory_planner_checks_the_fit_first(store):
+    """The reference log's Phase 3 OOM: 7.6B weights in fp32 plus two 9333-dim operators.
+    The planner's verdict comes first; the measured peak (taken in fp16, x2 for fp32) second."""
+    from mlflow.tracking import MlflowClient
+
+    from cogit_tracker import memory
+
+    client = MlflowClient(store)
+    _, phase_ids = sy.make_campaign(client, "e", sy.CampaignSpec(
+        "run-qwen", sy.reference_phases(), gpu_key="h100-sxm", usd_per_hour=2.69))
+    client.log_param(phase_ids[0], "quantum_dim", "9333")
+
+    def planner_says(gpu: str, precision: str, training: bool) -> bool:
+        plan = memory.plan(model="Qwen/Qwen2.5-7B-Instruct", precision=precision,
+                           quantum_dim=9333, training=training)
+        return memory.gpu_fit(plan, catalog.get(gpu)).fits_placed
+
+    for gpu in ("rtx-4090", "rtx-5090", "h100-sxm"):
+        doc = project_json("run-qwen", "--to", gpu, "--precision", "fp32")
+        for row in doc["rows"][:-1]:
+            ok = planner_says(gpu, "fp32", row["phase"] == "train")
+            assert row["fit"].startswith("NO: plan needs") == (not ok), (gpu, row)
+            if ok:
+                assert "plan" in row["fit"] or "measured" in row["fit"]
+    fp16 = project_json("run-qwen", "--to", "h100-sxm", "--precision", "fp16")
+    assert fp16["rows"][-1]["projected_s"] is not None
+    assert all("plan " in r["fit"] for r in fp16["rows"][:-1])
