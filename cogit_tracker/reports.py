@@ -211,7 +211,7 @@ def per_campaign(campaigns: list[Campaign]) -> Table:
     columns = [Column("campaign", "campaign"), Column("gpu", "gpu"),
                Column("precision", "precision"), Column("phase", "phase"),
                Column("status", "status"), *FIGURE_COLUMNS]
-    return Table(f"Campaigns: {len(campaigns)}", columns, rows)
+    return Table(f"Report: {len(campaigns)} campaign(s)", columns, rows)
 
 
 def _median(values: Iterable[float | None]) -> float | None:
