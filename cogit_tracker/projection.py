@@ -136,8 +136,9 @@ def project(campaign: Campaign, to: str, precision: str | None = None,
     `quantum_dim` (the phases' logged param) lets the memory planner check the fit."""
     src_key = campaign.attr("gpu.key")
     if not src_key or src_key == "none":
-        raise BadInput(f"campaign {campaign.label!r} ran on gpu.key={src_key!r}; accepted: a "
-                       f"campaign measured on a catalog GPU")
+        raise BadInput(f"campaign {campaign.label!r} was measured without a GPU "
+                       f"(gpu.key={src_key!r}), and a projection scales measured GPU time by "
+                       f"catalog ratios; accepted: a campaign measured on a catalog GPU")
     source, target = gpu_spec(src_key), gpu_spec(to)
     # What the weights really were after loading beats what was asked for (the reference
     # log's "FP16" run had float32 weights).
