@@ -7,7 +7,7 @@ Two paths give the same `RunRow`s:
   value of the report's metrics. `mlflow.search_runs` instead loads every param, tag and metric
   of every run (5.4 s for 10,000 runs on sqlite; this path is ~40x faster, see
   `bench/report_scale.py`).
-- MlflowClient (`http(s):` and any other store MLflow understands): `MlflowClient.search_runs` with
+- MlflowClient (`http(s):` and any other store MLflow understands): `search_runs` with
   pagination, trimmed to the same tags and metrics.
 
 `tests/test_reports_paths.py` holds the two against each other on one store. Deleted runs and
