@@ -160,7 +160,8 @@ def _json(table: Table) -> str:
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #ddd}
-th{background:#f3f3f3;text-align:left}td{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f3f3;text-align:left}td{white-space:nowrap}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.end td{border-bottom:2px solid #888;font-weight:600}img{max-width:100%;margin:1em 0}
 .notes{margin:1em 0;color:#444}"""
 

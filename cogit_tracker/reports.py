@@ -155,7 +155,8 @@ def select(campaigns: list[Campaign], selectors: Iterable[str]) -> list[Campaign
         hits = [c for c in campaigns if sel in (c.label, c.run_id, c.uid)]
         if not hits:
             known = sorted({c.label for c in campaigns})
-            shown = ", ".join(known[:8]) + (f", ... ({len(known)} in all)" if len(known) > 8 else "")
+            more = f", ... ({len(known)} in all)" if len(known) > 8 else ""
+            shown = ", ".join(known[:8]) + more
             raise BadInput(f"unknown campaign {sel!r}; accepted: a campaign label, run id or "
                            f"uid ({shown})")
         chosen += [c for c in hits if c not in chosen]

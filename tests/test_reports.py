@@ -64,7 +64,8 @@ def test_report_rows_totals_and_unfinished_runs(two_campaigns):
 def test_baseline_adds_ratio_columns(two_campaigns):
     doc = report_json("--baseline", "run-001")
     a, b = rows_by(doc, "run-001"), rows_by(doc, "run-002")
-    assert b["train"]["x_time"] == pytest.approx(b["train"]["duration_s"] / a["train"]["duration_s"])
+    assert b["train"]["x_time"] == pytest.approx(
+        b["train"]["duration_s"] / a["train"]["duration_s"])
     assert b["total"]["x_cost"] == pytest.approx(b["total"]["cost_usd"] / a["total"]["cost_usd"])
     assert b["train"]["d_fidelity"] == pytest.approx((0.985 - 0.989) * 100)
     assert b["reverse"]["x_time"] is None  # RUNNING: nothing to divide
@@ -121,7 +122,8 @@ def test_empty_or_missing_store_is_one_line(store, tmp_path):
 
 
 def test_experiment_filter(two_campaigns):
-    sy.make_campaign(two_campaigns["client"], "other", sy.CampaignSpec("run-x", sy.reference_phases()))
+    sy.make_campaign(two_campaigns["client"], "other",
+                     sy.CampaignSpec("run-x", sy.reference_phases()))
     assert {r["campaign"] for r in report_json()["rows"]} == {"run-001", "run-002", "run-x"}
     assert {r["campaign"] for r in report_json("--experiment", "other")["rows"]} == {"run-x"}
     one_line_error(run("report", "--experiment", "nope"), "nope")
@@ -159,7 +161,8 @@ def test_log_puts_charts_on_campaign_runs(two_campaigns):
     res = run("report", "--campaign", "run-001", "--log")
     assert res.exit_code == 0, res.output
     run_id = two_campaigns["run-001"][0]
-    names = {Path(f.path).name for f in two_campaigns["client"].list_artifacts(run_id, "cogit-report")}
+    listed = two_campaigns["client"].list_artifacts(run_id, "cogit-report")
+    names = {Path(f.path).name for f in listed}
     assert names == {"time_per_phase.png", "cost_per_campaign.png", "fidelity_per_epoch.png"}
     other = two_campaigns["run-002"][0]
     assert two_campaigns["client"].list_artifacts(other, "cogit-report") == []
@@ -175,7 +178,8 @@ def test_compare_two_campaigns_verdict(two_campaigns):
     assert rows["train"]["x_time"] == pytest.approx(1 / 11.8)
     a_t, b_t = rows["total"]["a_time"], rows["total"]["b_time"]
     a_c, b_c = rows["total"]["a_cost"], rows["total"]["b_cost"]
-    assert f"B: {a_t / b_t:.1f}x faster, {b_c / a_c:.2f}x the cost, fidelity -0.4 pt" in doc["verdict"]
+    expected = f"B: {a_t / b_t:.1f}x faster, {b_c / a_c:.2f}x the cost, fidelity -0.4 pt"
+    assert expected in doc["verdict"]
     assert "not finished: run-002" in doc["verdict"]
     assert rows["reverse"]["b_status"] == "RUNNING"
     table = run("compare", "run-002", "run-001").output
