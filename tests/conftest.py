@@ -99,6 +99,54 @@ def auth_server(tmp_path_factory):
     """A real tracking server with MLflow basic auth; admin password `SERVER_ADMIN_PASSWORD`."""
     yield from serve_for_test(tmp_path_factory.mktemp("mlflow-auth-server"), auth=True)
 # --- end issue 6 -----------------------------------------------------------------------------
+
+
+# ==== reports (issue 5) ======================================================================
+
+@pytest.fixture(scope="session")
+def _two_campaigns_db(_empty_store, tmp_path_factory) -> Path:
+    """The `two_campaigns` store, written once per session (seconds) and copied per test."""
+    import shutil
+
+    from mlflow.tracking import MlflowClient
+
+    from cogit_tracker import synthetic as sy
+
+    folder = tmp_path_factory.mktemp("two-campaigns")
+    db = folder / "mlflow.db"
+    shutil.copy(_empty_store, db)
+    here = os.getcwd()
+    os.chdir(folder)  # the experiment's ./mlruns artifacts live beside the template
+    try:
+        client = MlflowClient(f"sqlite:///{db}")
+        sy.make_campaign(client, "cogit-qmech",
+                         sy.CampaignSpec("run-001", sy.reference_phases()))
+        phases = sy.reference_phases(speed=11.8, fidelity=0.985)
+        phases[2].status, phases[2].failure = "FAILED", "cuda_oom"
+        phases[3].status, phases[3].duration_s = "RUNNING", None
+        sy.make_campaign(client, "cogit-qmech", sy.CampaignSpec(
+            "run-002", phases, gpu_key="h100-sxm", precision="int8", usd_per_hour=2.99,
+            status="RUNNING", start_ms=1_763_100_000_000))
+    finally:
+        os.chdir(here)
+    return db
+
+
+@pytest.fixture
+def two_campaigns(store, _two_campaigns_db):
+    """run-001 finished on an RTX 5090 (fp16); run-002 on an H100 (int8), 11.8x faster, with a
+    FAILED phase and a RUNNING one; written through MlflowClient into the `store` fixture."""
+    import shutil
+
+    from mlflow.tracking import MlflowClient
+
+    from cogit_tracker.reports import load
+
+    shutil.copy(_two_campaigns_db, store[len("sqlite:///"):])
+    ids = {c.label: (c.run_id, [p.run_id for p in c.phases]) for c in load(store)}
+    return {"client": MlflowClient(store), "uri": store, **ids}
+
+
 # ---- fake NVML and a clean cogit environment (issue 2: hardware/catalog/cost) ---------------
 # This machine has no NVIDIA GPU and no driver, so GPU tests replace the pynvml functions (the
 # narrowest seam: everything above them, our probe and sampler, runs for real).
