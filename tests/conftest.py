@@ -43,3 +43,19 @@ def pg_uri() -> str:
         )
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
     admin.dispose()
+
+
+# --- pipelines (issue 4): one small trained tiny model for the whole session -------------
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A deliberately small, briefly trained `tiny` (seconds, not minutes): enough for the
+    plumbing tests. The steering-goal test uses the full default recipe instead."""
+    from pipelines import tiny
+
+    recipe = tiny.TinyRecipe(hidden=64, layers=2, heads=2, kv_heads=1, intermediate=128,
+                             steps=40, batch=32, sentences=2000)
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    tiny.train(recipe, out)
+    return out
