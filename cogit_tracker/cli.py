@@ -100,6 +100,86 @@ def run_cmd(experiment, tracking_uri, as_json, **options) -> None:
         from rich.console import Console
 
         Console().print(experiments.summary_table(summary))
+# ---- hardware and GPU catalog (issue 2: hardware.py, catalog.py, cost.py) -------------------
+
+
+@cli.command("hardware")
+@json_option
+@click.option(
+    "--usd-per-hour",
+    default=None,
+    metavar="X",
+    help="Per-GPU hourly rate to use (default: $COGIT_USD_PER_HOUR, cogit.toml, catalog price).",
+)
+def hardware_cmd(as_json: bool, usd_per_hour: str | None) -> None:
+    """Show this machine's GPUs, host and the hourly rate a run here would record.
+
+    \b
+    Example:
+        cogit-log hardware
+        cogit-log hardware --usd-per-hour 0.89 --json
+    """
+    import warnings
+
+    from .cost import resolve_rate
+    from .hardware import probe
+
+    profile = probe()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rate = resolve_rate(usd_per_hour, gpu_key=profile.gpu_key)
+    for warning in caught:  # one plain line, not Python's file:line warning format
+        click.echo(f"Warning: {warning.message}", err=True)
+    if as_json:
+        emit_json({"hardware": profile.as_dict(), "rate": {"usd_per_hour": rate.usd_per_hour, "source": rate.source}, "tags": {**profile.tags(), **rate.tags()}})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Hardware", show_header=False)
+    for name, value in {**profile.tags(), **rate.tags()}.items():
+        table.add_row(name, value)
+    for gpu in profile.gpus:
+        table.add_row(f"gpu {gpu.index}", f"{gpu.name} ({gpu.key}), {gpu.vram_total_gb:g} GB, "
+                      f"sm {gpu.compute_capability}, {gpu.uuid}")
+    table.add_row("os / python / torch", f"{profile.os} / {profile.python} / {profile.torch}")
+    Console().print(table)
+
+
+@cli.command("gpus")
+@json_option
+@click.argument("key", required=False)
+def gpus_cmd(as_json: bool, key: str | None) -> None:
+    """List the GPU catalog (with the user's cogit.toml applied), each figure with its source.
+    Figures are dense FP16/BF16 TFLOPS and on-demand USD per hour per GPU.
+
+    \b
+    Example:
+        cogit-log gpus
+        cogit-log gpus h100-sxm --json
+    """
+    from . import catalog
+
+    specs = [catalog.get(key)] if key else list(catalog.load().values())
+    if as_json:
+        emit_json([spec.as_dict() for spec in specs])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="GPU catalog (usd_per_hour is per GPU, on demand)")
+    for column in ("key", "name", "VRAM GB", "GB/s", "TFLOPS", "$/h", "price source"):
+        table.add_column(column, overflow="fold")
+    for spec in specs:
+        table.add_row(spec.key, spec.name, f"{spec.vram_gb:g}", f"{spec.bandwidth_gbs:g}",
+                      f"{spec.fp16_tflops:g}", f"{spec.usd_per_hour:g}", spec.sources["usd_per_hour"])
+    Console().print(table)
+    if key:
+        for figure, source in specs[0].sources.items():
+            click.echo(f"{figure}: {source}")
+
+
+# ---- end hardware and GPU catalog -----------------------------------------------------------
 
 
 def main() -> None:
@@ -108,3 +188,57 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# -- runs: list and reap ---------------------------------------------------------------------
+@cli.group()
+def runs() -> None:
+    """Campaign and phase runs: list them, reap the dead ones."""
+
+
+@runs.command("list")
+@tracking_option
+@click.option("--campaign", default=None, help="Only this campaign label.")
+@click.option("--status", default=None, help="RUNNING, FINISHED, FAILED or KILLED.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@json_option
+def runs_list(tracking_uri, campaign, status, limit, as_json) -> None:
+    """List campaign and phase runs, newest first: campaign, phase, status, GPU, duration, cost.
+
+    \b
+    Example:
+        cogit-log runs list
+        cogit-log runs list --campaign run-002 --json
+    """
+    from . import runs as runs_mod
+    from .views import runs_table
+
+    rows = runs_mod.list_runs(tracking_uri, campaign=campaign, status=status, limit=limit)
+    if as_json:
+        emit_json([r.__dict__ for r in rows])
+    else:
+        runs_table(rows, "Runs")
+
+
+@runs.command("reap")
+@tracking_option
+@click.option("--stale-after", "stale_after", default=120.0, show_default=True, type=float,
+              metavar="S", help="Seconds without a heartbeat after which a RUNNING run is dead.")
+@click.option("--dry-run", is_flag=True, help="Show what would be reaped; change nothing.")
+@json_option
+def runs_reap(tracking_uri, stale_after, dry_run, as_json) -> None:
+    """Mark RUNNING runs whose heartbeat stopped (killed with -9, OOM-killed, pod gone) as
+    KILLED with cogit.failure=stale. Their metrics stay; runs without a heartbeat are left alone.
+
+    \b
+    Example:
+        cogit-log runs reap --stale-after 60
+    """
+    from . import runs as runs_mod
+    from .views import runs_table
+
+    rows = runs_mod.reap(tracking_uri, stale_after_s=stale_after, dry_run=dry_run)
+    if as_json:
+        emit_json([r.__dict__ for r in rows])
+    else:
+        runs_table(rows, ("Would reap" if dry_run else "Reaped") + f" {len(rows)} run(s)")

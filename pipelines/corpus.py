@@ -20,15 +20,15 @@ HELD_OUT_NOUNS = ("film", "dinner", "visit", "album")
 # {n}: noun, {w}: sentiment word of the sentence's polarity.
 TRAIN_TEMPLATES = (
     "the {n} was {w} and {w} . i felt {w} .",
-    "i think the {n} is {w} , really {w} .",
+    "i think the {n} is {w} , really {w} and {w} .",
     "this {n} made me {w} and {w} .",
     "what a {w} {n} , so {w} and {w} .",
-    "my {n} today was {w} . everything felt {w} .",
+    "my {n} today was {w} . everything felt {w} and {w} .",
     "we found the {n} {w} , {w} and {w} .",
-    "everyone said the {n} was {w} . it was {w} .",
+    "everyone said the {n} was {w} . it was {w} , {w} .",
 )
 HELD_OUT_TEMPLATES = (
-    "honestly the {n} seemed {w} , {w} .",
+    "honestly the {n} seemed {w} , {w} and {w} .",
     "yesterday our {n} was {w} and {w} .",
     "they told me the {n} felt {w} . so {w} .",
 )
@@ -47,7 +47,7 @@ def lexicon_path() -> Path:
 
 
 @lru_cache(maxsize=4)
-def load_lexicon(per_polarity: int = 100, min_valence: float = 1.8, seed: int = 0) -> Lexicon:
+def load_lexicon(per_polarity: int = 40, min_valence: float = 1.8, seed: int = 0) -> Lexicon:
     """Strong, plain words of each sign: alphabetic, and scored with the same sign by VADER
     alone, so a generation made of them scores as its polarity."""
     pos, neg = [], []

@@ -59,3 +59,72 @@ def tiny_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny") / "model"
     tiny.train(recipe, out)
     return out
+
+
+# ---- fake NVML and a clean cogit environment (issue 2: hardware/catalog/cost) ---------------
+# This machine has no NVIDIA GPU and no driver, so GPU tests replace the pynvml functions (the
+# narrowest seam: everything above them, our probe and sampler, runs for real).
+
+
+class FakeGpu:
+    """One pretend device as NVML would describe it."""
+
+    def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0)):
+        self.name, self.capability = name, capability
+        self.total, self.used = int(total_gb * 1024**3), int(used_gb * 1024**3)
+        self.uuid = uuid or f"GPU-{abs(hash(name)) % 10**8:08d}"
+
+
+def _reset_hardware_caches():
+    from cogit_tracker import hardware
+
+    for cached in (hardware.probe, hardware._nvml, hardware._handles):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def cogit_env(tmp_path, monkeypatch):
+    """cwd in a temp dir (no stray ./cogit.toml), no COGIT_* settings, fresh probe caches."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("COGIT_CONFIG", "COGIT_USD_PER_HOUR"):
+        monkeypatch.delenv(name, raising=False)
+    _reset_hardware_caches()
+    yield tmp_path
+    _reset_hardware_caches()
+
+
+@pytest.fixture
+def fake_nvml(cogit_env, monkeypatch):
+    """Call with a list of `FakeGpu` (mutable: change `.used` to move the VRAM reading) or an
+    exception for `nvmlInit` to raise; pynvml's functions answer from it."""
+    import types
+
+    import pynvml
+
+    def install(gpus, driver="570.86.15", cuda=12080):
+        def init():
+            if isinstance(gpus, Exception):
+                raise gpus
+
+        fakes = {
+            "nvmlInit": init,
+            "nvmlDeviceGetCount": lambda: len(gpus),
+            "nvmlDeviceGetHandleByIndex": lambda i: gpus[i],
+            "nvmlDeviceGetName": lambda h: h.name,
+            "nvmlDeviceGetUUID": lambda h: h.uuid,
+            "nvmlDeviceGetCudaComputeCapability": lambda h: h.capability,
+            "nvmlDeviceGetMemoryInfo": lambda h: types.SimpleNamespace(
+                total=h.total, used=h.used, free=h.total - h.used
+            ),
+            "nvmlSystemGetDriverVersion": lambda: driver,
+            "nvmlSystemGetCudaDriverVersion_v2": lambda: cuda,
+        }
+        for name, fake in fakes.items():
+            monkeypatch.setattr(pynvml, name, fake)
+        _reset_hardware_caches()
+        return gpus
+
+    return install
+
+
+# ---- end fake NVML -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pipelines import corpus, models, quantum, steering, tiny
 
 def test_lexicon_words_score_with_their_sign():
     lex = corpus.load_lexicon()
-    assert len(lex.positive) == len(lex.negative) == 100
+    assert len(lex.positive) == len(lex.negative) == 40
     assert all(steering.compound(w) > 0 for w in lex.positive)
     assert all(steering.compound(w) < 0 for w in lex.negative)
 

@@ -1,0 +1,379 @@
+"""The public API: a campaign run with one child run per phase, each fully described.
+
+    with ct.campaign("run-002", experiment="sentiment", model="Qwen/Qwen2.5-7B-Instruct",
+                     precision="int8") as camp:
+        with camp.phase("train") as ph:
+            ph.log_metrics({"fidelity": 0.93}, step=epoch)
+
+Every write goes through the background writer (`writer.py`), so logging never waits on the
+store and survives it going away; the monitor (`monitor.py`) keeps heartbeat, peaks and live
+cost. On the way out each run gets its status and failure class: a CUDA OOM, any other
+exception, Ctrl-C, SIGTERM or an exhausted budget. The user's exception always propagates;
+a failure of tracking itself only warns.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import tempfile
+import threading
+import uuid
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from . import cost, hardware, monitor, schema, store, writer
+from .errors import BadInput
+from .spool import now_ms
+
+DEFAULT_EXPERIMENT = "cogit-qmech"
+
+
+class BudgetExceeded(RuntimeError):
+    """Raised out of a phase that the campaign's `budget_usd` stopped."""
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread by our SIGTERM handler so `with` blocks unwind and record."""
+
+
+@contextmanager
+def _quiet(what: str) -> Iterator[None]:
+    """Tracking never breaks the experiment: a failure here warns and the phase goes on."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - deliberately broad, see docstring
+        warnings.warn(f"cogit-tracker: {what} failed: {exc}", stacklevel=3)
+
+
+def _classify(exc: BaseException | None, over_budget: bool) -> tuple[str, dict[str, str]]:
+    """MLflow status and failure tags for how a run ended."""
+    if exc is None:
+        return "FINISHED", {}
+    if over_budget and isinstance(exc, (KeyboardInterrupt, BudgetExceeded)):
+        return "KILLED", {schema.FAILURE: "budget", schema.FAILURE_MESSAGE: str(exc) or "budget"}
+    if isinstance(exc, Terminated):
+        return "KILLED", {schema.FAILURE: "sigterm", schema.FAILURE_MESSAGE: "SIGTERM received"}
+    if isinstance(exc, KeyboardInterrupt):
+        return "KILLED", {schema.FAILURE: "interrupted", schema.FAILURE_MESSAGE: "KeyboardInterrupt"}
+    message = f"{type(exc).__name__}: {exc}"[:8000]
+    if type(exc).__name__ == "OutOfMemoryError" and type(exc).__module__.startswith("torch"):
+        return "FAILED", {schema.FAILURE: "cuda_oom", schema.FAILURE_MESSAGE: message}
+    return "FAILED", {schema.FAILURE: "exception", schema.FAILURE_MESSAGE: message}
+
+
+# -- SIGTERM: unwind like an exception, then behave as the previous handler would -----------
+_previous_sigterm: Any = None
+_sigterm_installed = False
+
+
+def _on_sigterm(signum, frame) -> None:
+    if callable(_previous_sigterm):
+        _previous_sigterm(signum, frame)  # the user's handler first; if it returns, go on
+        return
+    if _previous_sigterm == signal.SIG_IGN:
+        return
+    raise Terminated(128 + signum)
+
+
+def _install_sigterm() -> None:
+    global _previous_sigterm, _sigterm_installed
+    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _previous_sigterm = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _sigterm_installed = True
+
+
+@dataclass
+class _Run:
+    """What a campaign and a phase share: a uid, the writer, the live record, the logging."""
+
+    uid: str
+    tracking_uri: str
+    live: monitor.Live | None = field(default=None, init=False)
+    _writer: writer.Writer = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._writer = writer.get(self.tracking_uri)
+
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run id (None while the store is unreachable and the run is spooled)."""
+        return self._writer.run_id(self.uid)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Queue metric points; returns at once. They reach the store within `COGIT_FLUSH_S`."""
+        ts = now_ms()
+        self._writer.submit(
+            {"op": "metrics", "uid": self.uid,
+             "metrics": [[k, float(v), ts, step or 0] for k, v in metrics.items()]}
+        )
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self._writer.submit({"op": "params", "uid": self.uid,
+                             "params": {k: str(v) for k, v in params.items()}})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._writer.submit({"op": "tags", "uid": self.uid,
+                             "tags": {k: str(v) for k, v in tags.items()}})
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self._writer.submit({"op": "artifact", "uid": self.uid, "path": str(path),
+                             "artifact_path": artifact_path})
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="cogit-"))
+        target = folder / Path(artifact_file).name
+        target.write_text(text, encoding="utf-8")
+        parent = str(Path(artifact_file).parent)
+        self.log_artifact(target, None if parent == "." else parent)
+
+    def log_dict(self, obj: Any, artifact_file: str) -> None:
+        self.log_text(json.dumps(obj, indent=2, default=str), artifact_file)
+
+    def log_table(self, data: Mapping[str, list], artifact_file: str) -> None:
+        """Columns of equal length; shown as a table in `mlflow ui` (MLflow's `log_table`)."""
+        self._writer.submit({"op": "table", "uid": self.uid, "file": artifact_file,
+                             "data": {k: list(v) for k, v in data.items()}})
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        return self._writer.flush(timeout)
+
+    def _start(self, create: dict, rate: cost.Rate, gpu_count: int,
+               budget: cost.BudgetGuard | None, offset_s: float = 0.0) -> None:
+        _install_sigterm()
+        if create:
+            self._writer.submit(create)
+        self.live = monitor.Live(self.uid, self._writer, rate, gpu_count, budget,
+                                 offset_s=offset_s)
+        monitor.get().add(self.live)
+
+    def _finish(self, exc: BaseException | None, over_budget: bool) -> None:
+        status, failure = _classify(exc, over_budget)
+        live = self.live
+        monitor.get().remove(live)
+        if failure:
+            self.set_tags(failure)
+        self.log_metrics({
+            schema.DURATION_S: live.duration_s,
+            schema.COST_USD: live.cost_usd,
+            schema.VRAM_PEAK_GB: live.vram_peak / monitor.GB,
+            schema.RAM_PEAK_GB: live.ram_peak / monitor.GB,
+        })
+        if failure.get(schema.FAILURE) == "cuda_oom":
+            self._log_memory_summary()
+        self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
+        self._writer.flush()
+
+    def _log_memory_summary(self) -> None:
+        import sys
+
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            self.log_text(torch.cuda.memory_summary(), "cuda_memory_summary.txt")
+
+
+def _base_tags(kind: str, label: str, model: str | None, precision: str,
+               rate: cost.Rate, uid: str, provider: str | None) -> dict[str, str]:
+    tags = {
+        schema.UID: uid,
+        schema.KIND: kind,
+        schema.CAMPAIGN: label,
+        schema.PRECISION: precision,
+        schema.USD_PER_HOUR: f"{rate.usd_per_hour:g}",
+        schema.RATE_SOURCE: rate.source,
+        **hardware.probe().tags(),
+    }
+    if model:
+        tags[schema.MODEL] = model
+    if provider:
+        tags[schema.PROVIDER] = provider
+    return tags
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in schema.PRECISIONS:
+        raise BadInput(
+            f"precision {precision!r} is not one of {', '.join(schema.PRECISIONS)}"
+        )
+
+
+@dataclass
+class Phase(_Run):
+    """A child run of a campaign: one phase of the experiment."""
+
+    name: str = ""
+    index: int | None = None
+    campaign: "Campaign | None" = None
+    resumed: bool = False
+
+    def __enter__(self) -> "Phase":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        over = bool(self._budget_live() and self._budget_live().over_budget)
+        with _quiet(f"closing phase {self.name!r}"):
+            self._finish(exc, over)
+        if over and isinstance(exc, KeyboardInterrupt):
+            raise BudgetExceeded(f"phase {self.name!r} stopped: budget exhausted") from exc
+        return False
+
+    def _budget_live(self) -> monitor.Live | None:
+        return self.campaign.live if self.campaign is not None else self.live
+
+
+@dataclass
+class Campaign(_Run):
+    """The parent run of one experiment run (e.g. "run-002"), holding its phases."""
+
+    label: str = ""
+    experiment: str = DEFAULT_EXPERIMENT
+    model: str | None = None
+    precision: str = "fp32"
+    provider: str | None = None
+    rate: cost.Rate = field(default_factory=lambda: cost.Rate(0.0, "unknown"))
+    budget: cost.BudgetGuard | None = None
+    resumed: bool = False
+    _phases: int = 0
+    _existing_phases: dict[str, Any] = field(default_factory=dict)
+
+    def phase(self, name: str, index: int | None = None, tags: Mapping[str, Any] | None = None,
+              params: Mapping[str, Any] | None = None) -> Phase:
+        """Open a child run for one phase. On a resumed campaign, an unfinished run of the same
+        phase is reopened rather than duplicated."""
+        self._phases += 1
+        index = self._phases if index is None else index
+        existing = self._existing_phases.get(name)
+        gpu_count = max(hardware.probe().gpu_count, 1)
+        if existing is not None and existing.info.status != "FINISHED":
+            ph = Phase(existing.data.tags[schema.UID], self.tracking_uri, name=name,
+                       index=index, campaign=self, resumed=True)
+            self._writer.known(ph.uid, existing.info.run_id)
+            ph._writer.submit({"op": "status", "uid": ph.uid, "status": "RUNNING"})
+            offset = existing.data.metrics.get(schema.DURATION_S, 0.0)
+            ph._start({}, self.rate, gpu_count, None, offset_s=offset)
+        else:
+            ph = Phase(str(uuid.uuid4()), self.tracking_uri, name=name, index=index, campaign=self)
+            tags_ = _base_tags("phase", self.label, self.model, self.precision, self.rate,
+                               ph.uid, self.provider)
+            tags_.update({schema.PHASE: name, schema.PHASE_INDEX: str(index),
+                          "mlflow.runName": name})
+            tags_.update({k: str(v) for k, v in (tags or {}).items()})
+            ph._start({"op": "create", "uid": ph.uid, "experiment": self.experiment,
+                       "name": name, "parent": self.uid, "start": now_ms(), "tags": tags_},
+                      self.rate, gpu_count, None)
+        if params:
+            ph.log_params(params)
+        return ph
+
+    def finished_phase(self, name: str) -> str | None:
+        """uid of this campaign's FINISHED run of a phase (for `--resume`), else None."""
+        run = self._existing_phases.get(name)
+        if run is not None and run.info.status == "FINISHED":
+            return run.data.tags[schema.UID]
+        return None
+
+    def __enter__(self) -> "Campaign":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        over = bool(self.live and self.live.over_budget)
+        with _quiet(f"closing campaign {self.label!r}"):
+            self._finish(exc, over or isinstance(exc, BudgetExceeded))
+        return False
+
+
+def campaign(label: str, experiment: str = DEFAULT_EXPERIMENT, model: str | None = None,
+             precision: str = "fp32", provider: str | None = None,
+             usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
+             tracking_uri: str | None = None, resume: bool = False,
+             tags: Mapping[str, Any] | None = None) -> Campaign:
+    """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
+    exists; `resume=True` reopens the campaign with this label instead of making a new one."""
+    if not label or not label.strip():
+        raise BadInput("campaign label is empty: give a name such as 'run-002'")
+    _check_precision(precision)
+    uri = store.tracking_uri(tracking_uri)
+    profile = hardware.probe()
+    rate = cost.resolve_rate(usd_per_hour, profile.gpu_key)
+    guard = cost.BudgetGuard(budget_usd) if budget_usd is not None else None
+    gpu_count = max(profile.gpu_count, 1)
+    if resume:
+        return _resume(label, experiment, uri, rate, guard, gpu_count)
+    camp = Campaign(str(uuid.uuid4()), uri, label=label, experiment=experiment, model=model,
+                    precision=precision, provider=provider, rate=rate, budget=guard)
+    tags_ = _base_tags("campaign", label, model, precision, rate, camp.uid, provider)
+    tags_["mlflow.runName"] = label
+    tags_.update({k: str(v) for k, v in (tags or {}).items()})
+    camp._start({"op": "create", "uid": camp.uid, "experiment": experiment, "name": label,
+                 "parent": None, "start": now_ms(), "tags": tags_}, rate, gpu_count, guard)
+    return camp
+
+
+def _search(uri: str, experiment: str, filter_string: str):
+    client = store.client(uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    return client.search_runs([exp.experiment_id], filter_string, order_by=["start_time DESC"])
+
+
+def _resume(label: str, experiment: str, uri: str, rate: cost.Rate,
+            guard: cost.BudgetGuard | None, gpu_count: int) -> Campaign:
+    found = _search(uri, experiment, f"tags.`{schema.KIND}` = 'campaign' and "
+                                     f"tags.`{schema.CAMPAIGN}` = '{label}'")
+    if not found:
+        raise BadInput(f"cannot resume campaign {label!r}: no such campaign in experiment "
+                       f"{experiment!r} at {uri}")
+    run = found[0]
+    tags = run.data.tags
+    camp = Campaign(tags[schema.UID], uri, label=label, experiment=experiment,
+                    model=tags.get(schema.MODEL), precision=tags.get(schema.PRECISION, "fp32"),
+                    provider=tags.get(schema.PROVIDER), rate=rate, budget=guard, resumed=True)
+    phases = _search(uri, experiment, f"tags.`mlflow.parentRunId` = '{run.info.run_id}'")
+    for ph in reversed(phases):  # newest last, so it wins
+        camp._existing_phases[ph.data.tags.get(schema.PHASE, "")] = ph
+    camp._writer.known(camp.uid, run.info.run_id)
+    camp._writer.submit({"op": "status", "uid": camp.uid, "status": "RUNNING"})
+    camp._start({}, rate, gpu_count, guard,
+                offset_s=run.data.metrics.get(schema.DURATION_S, 0.0))
+    return camp
+
+
+_open_campaign = campaign  # `phase()` takes a parameter named `campaign`
+
+
+@contextmanager
+def phase(name: str, campaign: str, experiment: str = DEFAULT_EXPERIMENT, **kwargs) -> Iterator[Phase]:
+    """A phase on its own (e.g. on another machine): it joins the campaign with this label if
+    the store has one, else opens that campaign for the length of the phase."""
+    uri = store.tracking_uri(kwargs.pop("tracking_uri", None))
+    has = _search(uri, experiment, f"tags.`{schema.KIND}` = 'campaign' and "
+                                   f"tags.`{schema.CAMPAIGN}` = '{campaign}'")
+    with _open_campaign(campaign, experiment, tracking_uri=uri, resume=bool(has),
+                        **kwargs) as camp:
+        with camp.phase(name) as ph:
+            yield ph
+
+
+def find_run(uid: str, tracking_uri: str | None = None):
+    """The MLflow run carrying this `cogit.uid`, in any experiment of the store."""
+    from .spool import Applier
+
+    client = store.client(tracking_uri)
+    run_id = Applier(client)._find(uid)
+    if run_id is None:
+        raise BadInput(f"no run with {schema.UID} {uid!r} in {store.tracking_uri(tracking_uri)}")
+    return client.get_run(run_id)
+
+
+def download_artifacts(uid: str, path: str, dst: str | Path, tracking_uri: str | None = None) -> str:
+    """Fetch an artifact of the run with this uid, so a later phase can run on another
+    machine or store than the one that made it."""
+    run = find_run(uid, tracking_uri)
+    client = store.client(tracking_uri)
+    Path(dst).mkdir(parents=True, exist_ok=True)
+    return client.download_artifacts(run.info.run_id, path, str(dst))
