@@ -20,6 +20,7 @@ PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 TINY = "tiny"
 # bytes per weight each precision should give, for the contradiction check
 EXPECTED_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0}
+SMALL_MODEL_PARAMS = 50_000_000  # below this, CPU work runs on one torch thread (see tiny.py)
 
 
 @dataclass
@@ -160,6 +161,10 @@ def load(model: str, precision: str, device: str = "cpu") -> Loaded:
         bridge = TransformerBridge.boot_transformers(
             source, device=device, dtype=_torch_dtype(precision), tokenizer=tokenizer, hf_model=hf)
     weight_bytes, n_params, dtype_loaded = weight_census(hf)
+    if device == "cpu" and n_params < SMALL_MODEL_PARAMS:
+        from .tiny import small_matmuls_single_thread
+
+        small_matmuls_single_thread()
     return Loaded(bridge, bridge.tokenizer, source, dtype_loaded, weight_bytes, n_params,
                   int8_path, contradiction(precision, weight_bytes, n_params, dtype_loaded))
 

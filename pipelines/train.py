@@ -76,7 +76,9 @@ def run(cfg: Config, ph) -> dict:
                                "bytes": path.stat().st_size, "quantum_dim": cfg.quantum_dim}
     results["fidelity"] = sum(results[f"fidelity_{d}"] for d in DIRECTIONS) / 2
     results["fidelity_identity"] = sum(results[f"fidelity_identity_{d}"] for d in DIRECTIONS) / 2
-    ph.log_metrics(results)
+    # per-direction fidelity is already in the per-epoch history; a step-0 copy would muddle it
+    ph.log_metrics({k: v for k, v in results.items() if not k.startswith("fidelity_pos")
+                    and not k.startswith("fidelity_neg")})
     ph.log_dict(manifest, MANIFEST)
     ph.log_params({f"sha256_{d}": manifest[d]["sha256"] for d in DIRECTIONS})
     return results
