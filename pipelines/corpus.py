@@ -1,14 +1,17 @@
 """A synthetic sentiment corpus built from the VADER lexicon, so the `tiny` model's
 generations carry sentiment that VADER itself can score.
 
-Every sentence is one polarity throughout: once a sentiment word appears, the words that
-follow share its sign. A model trained on it reads the polarity back from the sentiment word,
-which is what the steering operator then rotates. Training and held-out templates differ, so
-steering is measured on sentence frames the model never saw.
+Every sentence is one polarity throughout. Besides words drawn from the lexicon ({w}), each
+sentence has "echo" slots ({v} a verb such as loved/hated, {a} an adjective such as
+happy/sad) filled from a few frequent words of the same polarity: their polarity is easy to
+learn, and predicting them forces the model to read the polarity of the rarer lexicon words
+before them, which is what the steering operator then rotates. Training and held-out
+templates differ, so steering is measured on sentence frames the model never saw.
 """
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,22 +19,29 @@ from pathlib import Path
 NOUNS = ("movie", "food", "trip", "book", "game", "show", "meal", "party", "song", "class",
          "hotel", "team", "job", "weekend", "concert", "story")
 HELD_OUT_NOUNS = ("film", "dinner", "visit", "album")
+ECHO = {  # slot -> (positive words, negative words), all in the VADER lexicon
+    "v": (("loved", "enjoyed", "adored"), ("hated", "dreaded", "despised")),
+    "a": (("happy", "glad", "proud"), ("sad", "angry", "upset")),
+}
 
-# {n}: noun, {w}: sentiment word of the sentence's polarity.
+# {n}: noun; {w}: lexicon word; {v}, {a}: echo words; all sentiment of one polarity.
 TRAIN_TEMPLATES = (
-    "the {n} was {w} and {w} . i felt {w} .",
-    "i think the {n} is {w} , really {w} and {w} .",
-    "this {n} made me {w} and {w} .",
-    "what a {w} {n} , so {w} and {w} .",
-    "my {n} today was {w} . everything felt {w} and {w} .",
-    "we found the {n} {w} , {w} and {w} .",
-    "everyone said the {n} was {w} . it was {w} , {w} .",
+    "the {n} was {w} . i {v} it and felt {a} .",
+    "i think the {n} is {w} , really {w} . i {v} it .",
+    "this {n} made me {a} , so {w} .",
+    "what a {w} {n} . we {v} it , so {a} .",
+    "my {n} today was {w} and {w} . i felt {a} .",
+    "everyone said the {n} was {w} . they {v} it .",
+    "we found the {n} {w} , {w} and {a} .",
 )
 HELD_OUT_TEMPLATES = (
-    "honestly the {n} seemed {w} , {w} and {w} .",
-    "yesterday our {n} was {w} and {w} .",
-    "they told me the {n} felt {w} . so {w} .",
+    "honestly the {n} seemed {w} . i {v} it .",
+    "yesterday our {n} was {w} and i felt {a} .",
+    "they told me the {n} felt {w} , so {a} .",
 )
+PROFANITY = ("fuck", "shit", "bitch", "bastard", "damn", "dick", "piss", "cock", "whore", "slut",
+             "cunt", "ass", "crap", "hell")  # kept out of the demo's generations
+SLOT = re.compile(r"\{([nwva])\}")
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,8 @@ def load_lexicon(per_polarity: int = 40, min_valence: float = 1.8, seed: int = 0
         if len(parts) < 2 or not parts[0].isalpha() or not parts[0].islower() or len(parts[0]) < 3:
             continue
         word, valence = parts[0], float(parts[1])
+        if any(p in word for p in PROFANITY):
+            continue
         if valence >= min_valence:
             pos.append(word)
         elif valence <= -min_valence:
@@ -67,27 +79,37 @@ def load_lexicon(per_polarity: int = 40, min_valence: float = 1.8, seed: int = 0
     return Lexicon(tuple(sorted(pos[:per_polarity])), tuple(sorted(neg[:per_polarity])))
 
 
-def fill(template: str, noun: str, words: list[str]) -> str:
-    it = iter(words)
-    return template.replace("{n}", noun).replace("{w}", "{}").format(*[next(it) for _ in range(template.count("{w}"))])
+def fill(template: str, noun: str, lex: "Lexicon", positive: bool, rng: random.Random) -> str:
+    """The template with every slot filled in one polarity; lexicon words do not repeat."""
+    words = list(lex.positive if positive else lex.negative)
+    rng.shuffle(words)
+    pick = iter(words)
+
+    def one(m: re.Match) -> str:
+        slot = m.group(1)
+        if slot == "n":
+            return noun
+        if slot == "w":
+            return next(pick)
+        return rng.choice(ECHO[slot][0 if positive else 1])
+
+    return SLOT.sub(one, template)
 
 
 def sentences(lex: Lexicon, count: int, seed: int) -> list[str]:
-    """Training sentences, half positive and half negative."""
+    """Training sentences, alternately positive and negative."""
     rng = random.Random(seed)
-    out = []
-    for i in range(count):
-        words = lex.positive if i % 2 == 0 else lex.negative
-        template = rng.choice(TRAIN_TEMPLATES)
-        out.append(fill(template, rng.choice(NOUNS), rng.sample(words, template.count("{w}"))))
-    return out
+    return [fill(rng.choice(TRAIN_TEMPLATES), rng.choice(NOUNS), lex, i % 2 == 0, rng)
+            for i in range(count)]
 
 
 def vocabulary(lex: Lexicon) -> list[str]:
     """Every word the corpus and the held-out prompts can contain."""
     words = set(lex.positive) | set(lex.negative) | set(NOUNS) | set(HELD_OUT_NOUNS)
+    for pos, neg in ECHO.values():
+        words |= set(pos) | set(neg)
     for template in TRAIN_TEMPLATES + HELD_OUT_TEMPLATES:
-        words |= {w for w in template.split() if w not in ("{n}", "{w}")}
+        words |= {w for w in template.split() if not SLOT.fullmatch(w)}
     return sorted(words)
 
 
@@ -109,11 +131,10 @@ def prompt_pairs(lex: Lexicon, count: int, seed: int, held_out: bool) -> list[Pr
     nouns = HELD_OUT_NOUNS if held_out else NOUNS
     pairs = []
     for _ in range(count):
-        template = rng.choice(templates)
-        noun = rng.choice(nouns)
-        k = template.count("{w}")
-        pos = fill(template, noun, rng.sample(lex.positive, k)).split()
-        neg = fill(template, noun, rng.sample(lex.negative, k)).split()
+        template, noun, state = rng.choice(templates), rng.choice(nouns), rng.random()
+        # the same random draws for both sides keep the echo slots' positions aligned
+        pos = fill(template, noun, lex, True, random.Random(state)).split()
+        neg = fill(template, noun, lex, False, random.Random(state)).split()
         first = next(i for i, (a, b) in enumerate(zip(pos, neg)) if a != b)
         end = first + 1 if held_out else len(pos)
         pairs.append(PromptPair(" ".join(pos[:end]), " ".join(neg[:end]), first))

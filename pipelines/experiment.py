@@ -9,6 +9,7 @@ checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -82,6 +83,7 @@ def run_campaign(model: str = "tiny", precision: str = "fp32", campaign: str | N
     source = models.resolve_source(model)
     check_shape(cfg, *_model_shape(source))
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # phases show theirs
     summary: dict[str, Any] = {"campaign": label, "model": model, "precision": precision,
                                "phases": {}}
     with tempfile.TemporaryDirectory(prefix="cogit-qmech-") as work:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -140,6 +141,18 @@ def contradiction(precision: str, weight_bytes: int, n_params: int, dtype_loaded
     return None
 
 
+@contextmanager
+def _quiet_loading():
+    """No "Loading weights" bar per load: phases print their own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()
+
+
 def load(model: str, precision: str, device: str = "cpu") -> Loaded:
     """Load through the bridge; raises BadInput for a model that cannot be found."""
     from transformer_lens.model_bridge import TransformerBridge
@@ -150,7 +163,8 @@ def load(model: str, precision: str, device: str = "cpu") -> Loaded:
     local = Path(source).is_dir()
     try:
         tokenizer = (PreTrainedTokenizerFast.from_pretrained(source) if local else None)
-        hf, int8_path = _hf_model(source, precision, device)
+        with _quiet_loading():
+            hf, int8_path = _hf_model(source, precision, device)
     except OSError as exc:
         raise BadInput(f"unknown model {model!r}: not a local folder and not loadable from the "
                        f"hub ({str(exc).splitlines()[0][:120]})") from None

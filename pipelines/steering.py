@@ -120,7 +120,8 @@ def _groups(ids: list[torch.Tensor]) -> Iterable[list[int]]:
 
 
 def generate(bridge, prompts: list[str], hook: Hook | None, layer: int, max_new_tokens: int,
-             device: str = "cpu", bar=None) -> list[tuple[str, int, float]]:
+             device: str = "cpu", bar=None, stop_at_eos: bool = True
+             ) -> list[tuple[str, int, float]]:
     """(continuation, new tokens, latency) per prompt; greedy, so runs are reproducible."""
     tok = bridge.tokenizer
     ids = tokenize(bridge, prompts)
@@ -131,11 +132,11 @@ def generate(bridge, prompts: list[str], hook: Hook | None, layer: int, max_new_
         start = time.perf_counter()
         with bridge.hooks(fwd_hooks=hooks):
             seqs = bridge.generate(batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                   eos_token_id=tok.eos_token_id, use_past_kv_cache=True,
-                                   verbose=False)
+                                   stop_at_eos=stop_at_eos, eos_token_id=tok.eos_token_id,
+                                   use_past_kv_cache=True, verbose=False)
         took = (time.perf_counter() - start) / len(group)
         for row, i in zip(seqs[:, batch.shape[1]:].tolist(), group):
-            if tok.eos_token_id in row:
+            if stop_at_eos and tok.eos_token_id in row:
                 row = row[:row.index(tok.eos_token_id)]
             out[i] = (tok.decode(row, skip_special_tokens=True), len(row), took)
         if bar:
