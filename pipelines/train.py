@@ -42,9 +42,13 @@ def run(cfg: Config, ph) -> dict:
     pairs = states(cfg)
     done = _resume_point(cfg, ph)
     tc = quantum.TrainConfig(cfg.epochs, cfg.lr, cfg.target_fidelity)
-    ph.log_params({"epochs_max": cfg.epochs, "lr": cfg.lr, "target_fidelity": cfg.target_fidelity,
-                   "parametrisation": "U = exp(A - A^H)", "resumed_from_epoch":
-                   {d: done.get(d, {}).get("epoch", 0) for d in DIRECTIONS}})
+    if ph.resumed:  # params are write-once in MLflow: a resumed run logs where it restarted
+        ph.log_metrics({f"resumed_from_epoch_{d}": done.get(d, {}).get("epoch", 0)
+                        for d in DIRECTIONS})
+    else:
+        ph.log_params({"epochs_max": cfg.epochs, "lr": cfg.lr,
+                       "target_fidelity": cfg.target_fidelity,
+                       "parametrisation": "U = exp(A - A^H)"})
     results: dict[str, float] = {}
     manifest = {}
     for direction, (source, target) in pairs.items():
@@ -80,7 +84,7 @@ def run(cfg: Config, ph) -> dict:
     ph.log_metrics({k: v for k, v in results.items() if not k.startswith("fidelity_pos")
                     and not k.startswith("fidelity_neg")})
     ph.log_dict(manifest, MANIFEST)
-    ph.log_params({f"sha256_{d}": manifest[d]["sha256"] for d in DIRECTIONS})
+    ph.log_params({f"sha256_{d}": manifest[d]["sha256"] for d in DIRECTIONS})  # final: once
     return results
 
 

@@ -4,9 +4,11 @@ few epochs) so the plumbing is checked in seconds; the science is checked in
 test_pipelines_steering.py."""
 from __future__ import annotations
 
+import _thread
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,40 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_model, tmp_path):
     assert proc.returncode == 2
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "--blend '2'" in lines[0], proc.stderr
+
+
+@pytest.mark.slow
+def test_resume_continues_the_interrupted_training_run(tiny_model, store):
+    """A real Ctrl-C (interrupt_main) once phase 2 has uploaded a checkpoint; `--resume`
+    must reopen that same run, continue from the checkpoint, and finish phases 3-4."""
+    stop = threading.Event()
+    client = MlflowClient(store)
+
+    def interrupt_after_first_checkpoint() -> None:
+        while not stop.wait(0.2):
+            try:
+                train = _runs(store, "t-resume").get("train")
+                if train and client.list_artifacts(train.info.run_id, "checkpoints"):
+                    _thread.interrupt_main()
+                    return
+            except Exception:  # noqa: BLE001 - store not created yet: keep polling
+                pass
+
+    long = {**SMALL, "epochs": 120, "checkpoint_every": 2, "target_fidelity": 1.1}
+    watcher = threading.Thread(target=interrupt_after_first_checkpoint, daemon=True)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        run_campaign(model=str(tiny_model), campaign="t-resume", phases="1-2",
+                     tracking_uri=store, **long)
+    stop.set()
+    first = _runs(store, "t-resume")["train"]
+    assert first.info.status != "FINISHED"
+
+    summary = run_campaign(model=str(tiny_model), resume="t-resume", tracking_uri=store, **long)
+    runs = _runs(store, "t-resume")
+    assert runs["train"].info.run_id == first.info.run_id  # the same run, not a new one
+    assert runs["train"].info.status == "FINISHED"
+    assert summary["phases"]["encode"] == "finished earlier"
+    assert runs["train"].data.metrics["resumed_from_epoch_pos_to_neg"] >= 2
+    assert summary["phases"]["train"]["epochs_pos_to_neg"] == 120
+    assert runs["reverse"].info.status == "FINISHED"
