@@ -18,7 +18,6 @@ from pathlib import Path
 
 NOUNS = ("movie", "food", "trip", "book", "game", "show", "meal", "party", "song", "class",
          "hotel", "team", "job", "weekend", "concert", "story")
-HELD_OUT_NOUNS = ("film", "dinner", "visit", "album")
 ECHO = {  # slot -> (positive words, negative words), all in the VADER lexicon
     "v": (("loved", "enjoyed", "adored"), ("hated", "dreaded", "despised")),
     "a": (("happy", "glad", "proud"), ("sad", "angry", "upset")),
@@ -34,10 +33,13 @@ TRAIN_TEMPLATES = (
     "everyone said the {n} was {w} . they {v} it .",
     "we found the {n} {w} , {w} and {a} .",
 )
+# New frames made only of words the training sentences use: a word never seen in training
+# keeps its random embedding, and a prompt made of those tests nothing but noise.
 HELD_OUT_TEMPLATES = (
-    "honestly the {n} seemed {w} . i {v} it .",
-    "yesterday our {n} was {w} and i felt {a} .",
-    "they told me the {n} felt {w} , so {a} .",
+    "today the {n} was {w} . we {v} it .",
+    "they found the {n} {w} and felt {a} .",
+    "i felt the {n} was {w} , so {a} .",
+    "we think this {n} is {w} . i {v} it .",
 )
 PROFANITY = ("fuck", "shit", "bitch", "bastard", "damn", "dick", "piss", "cock", "whore", "slut",
              "cunt", "ass", "crap", "hell")  # kept out of the demo's generations
@@ -105,7 +107,7 @@ def sentences(lex: Lexicon, count: int, seed: int) -> list[str]:
 
 def vocabulary(lex: Lexicon) -> list[str]:
     """Every word the corpus and the held-out prompts can contain."""
-    words = set(lex.positive) | set(lex.negative) | set(NOUNS) | set(HELD_OUT_NOUNS)
+    words = set(lex.positive) | set(lex.negative) | set(NOUNS)
     for pos, neg in ECHO.values():
         words |= set(pos) | set(neg)
     for template in TRAIN_TEMPLATES + HELD_OUT_TEMPLATES:
@@ -128,10 +130,9 @@ def prompt_pairs(lex: Lexicon, count: int, seed: int, held_out: bool) -> list[Pr
     (training the operator wants the positions after the sentiment word too)."""
     rng = random.Random(seed)
     templates = HELD_OUT_TEMPLATES if held_out else TRAIN_TEMPLATES
-    nouns = HELD_OUT_NOUNS if held_out else NOUNS
     pairs = []
     for _ in range(count):
-        template, noun, state = rng.choice(templates), rng.choice(nouns), rng.random()
+        template, noun, state = rng.choice(templates), rng.choice(NOUNS), rng.random()
         # the same random draws for both sides keep the echo slots' positions aligned
         pos = fill(template, noun, lex, True, random.Random(state)).split()
         neg = fill(template, noun, lex, False, random.Random(state)).split()

@@ -21,7 +21,7 @@ def run(cfg: Config, ph) -> dict:
     neg_states, _ = encoder.encode(neg)
     ph.log_params({"layer": cfg.layer, "quantum_dim": cfg.quantum_dim, "prompt_pairs": len(pairs),
                    "seed": cfg.seed, "hook": steering.hook_name(cfg.layer)})
-    results = {"states": len(pos),
+    results = {"states": len(pos), "weight_mb": loaded.weight_bytes / 1e6,
                "fidelity_identity": quantum.fidelity(None, pos_states, neg_states)}
     ph.log_metrics(results)
     path = artifacts.save({"encoder": encoder.state_dict(), "positive": pos, "negative": neg,

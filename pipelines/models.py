@@ -168,13 +168,15 @@ def load(model: str, precision: str, device: str = "cpu") -> Loaded:
     except OSError as exc:
         raise BadInput(f"unknown model {model!r}: not a local folder and not loadable from the "
                        f"hub ({str(exc).splitlines()[0][:120]})") from None
+    # before the bridge wraps it: wrapped, each packed int8 weight shows up under several
+    # aliases, and unpacking makes a fresh tensor per alias that no pointer check can dedupe
+    weight_bytes, n_params, dtype_loaded = weight_census(hf)
     if device != "cpu" and int8_path != "bitsandbytes":
         hf = hf.to(device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bridge = TransformerBridge.boot_transformers(
             source, device=device, dtype=_torch_dtype(precision), tokenizer=tokenizer, hf_model=hf)
-    weight_bytes, n_params, dtype_loaded = weight_census(hf)
     if device == "cpu" and n_params < SMALL_MODEL_PARAMS:
         from .tiny import small_matmuls_single_thread
 
