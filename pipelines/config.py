@@ -21,10 +21,10 @@ class Config:
     encode_prompts: int = 200         # prompt pairs for the operators' training states
     eval_prompts: int = 12            # held-out prompts per polarity for phase 3
     max_new_tokens: int = 10
-    epochs: int = 300
+    epochs: int = 80
     lr: float = 0.002
     target_fidelity: float = 0.99
-    checkpoint_every: int = 25
+    checkpoint_every: int = 20
     workdir: Path = field(default_factory=Path.cwd)  # files stay here until uploaded
     tracking_uri: str | None = None
     # uids of earlier phases' runs: phases 3 and 4 fetch their artifacts by these

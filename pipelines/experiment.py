@@ -9,6 +9,7 @@ checkpoint.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -29,13 +30,17 @@ NEEDS = {"train": ("encode",), "intervene": ("encode", "train"), "reverse": ("en
 
 def _model_shape(source: str) -> tuple[int, int]:
     """(d_model, n_layers) from the model's config, before any weight is loaded."""
-    try:
-        from transformers import AutoConfig
+    from transformers import AutoConfig
 
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)  # an offline lookup is reported below, in one line
+    try:
         cfg = AutoConfig.from_pretrained(source)
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"unknown model {source!r}: not a local folder and not loadable from the "
-                       f"hub ({str(exc).splitlines()[0][:100]})") from None
+    except (OSError, ValueError):
+        raise BadInput(models.unknown_model(source)) from None
+    finally:
+        hub_log.setLevel(level)
     return cfg.hidden_size, cfg.num_hidden_layers
 
 

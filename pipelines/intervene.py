@@ -7,8 +7,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-import torch
-
 from cogit_tracker import schema
 
 from . import artifacts, corpus, encode, models, quantum, steering, train
@@ -21,11 +19,12 @@ DIRECTIONS = {"pos->neg": ("positive", "pos_to_neg"), "neg->pos": ("negative", "
 
 
 def place_operators(nbytes: int, device: str) -> str:
-    """The planner's placement when it is installed; the CPU otherwise (always safe)."""
+    """The planner's placement (the GPU only with 20% to spare); the CPU, always safe, where
+    the planner is not installed."""
     try:
         from cogit_tracker.memory import place_operators as planner
     except ImportError:
-        return "cpu" if device == "cpu" else device
+        return "cpu"
     return planner(nbytes, device)
 
 
@@ -52,9 +51,9 @@ def run(cfg: Config, ph) -> dict:
     with progress("generating", total=len(runs) * cfg.eval_prompts) as bar:
         for direction, method, blend, polarity in runs:
             key = DIRECTIONS.get(direction, (None, None))[1]
-            hook = (None if method == "none" else
-                    steering.operator_hook(encoder, ops[key], blend, op_device) if method == "operator"
-                    else steering.vector_hook(vectors[key], blend))
+            hook = (steering.operator_hook(encoder, ops[key], blend, op_device)
+                    if method == "operator" else
+                    steering.vector_hook(vectors[key], blend) if method == "vector" else None)
             gens += steering.run_generations(loaded.bridge, prompts[polarity], polarity, direction,
                                              method, blend, hook, cfg.layer, cfg.max_new_tokens,
                                              cfg.device, bar)

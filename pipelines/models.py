@@ -57,6 +57,12 @@ def check_precision(precision: str, device: str) -> None:
                            "accepted here: fp32, fp16, bf16")
 
 
+def unknown_model(model: str) -> str:
+    return (f"unknown model {model!r}: not a local folder, and the Hugging Face hub could not "
+            "provide it (offline, or no such repo); accepted: 'tiny', a save_pretrained folder, "
+            "or a hub name")
+
+
 def resolve_source(model: str) -> str:
     """`tiny` (trained and cached on first use), a readable local folder, or a hub name."""
     if model == TINY:
@@ -165,9 +171,8 @@ def load(model: str, precision: str, device: str = "cpu") -> Loaded:
         tokenizer = (PreTrainedTokenizerFast.from_pretrained(source) if local else None)
         with _quiet_loading():
             hf, int8_path = _hf_model(source, precision, device)
-    except OSError as exc:
-        raise BadInput(f"unknown model {model!r}: not a local folder and not loadable from the "
-                       f"hub ({str(exc).splitlines()[0][:120]})") from None
+    except OSError:
+        raise BadInput(unknown_model(model)) from None
     # before the bridge wraps it: wrapped, each packed int8 weight shows up under several
     # aliases, and unpacking makes a fresh tensor per alias that no pointer check can dedupe
     weight_bytes, n_params, dtype_loaded = weight_census(hf)
