@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import _thread
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -143,8 +144,8 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_model, tmp_path):
 
     if "cogit-qmech" not in experiments.available():
         pytest.skip("cogit-qmech entry point not installed (reinstall the package)")
-    env = {"PYTHONPATH": str(REPO), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}",
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([sys.executable, "-m", "cogit_tracker.cli", "run", "--model",
                            str(tiny_model), "--blend", "2"], capture_output=True, text=True,
                           env=env, timeout=120)
