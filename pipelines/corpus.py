@@ -122,12 +122,12 @@ class PromptPair:
 
     positive: str
     negative: str
-    sentiment_index: int  # word index of the sentiment word (word-level tokens: same index)
 
 
 def prompt_pairs(lex: Lexicon, count: int, seed: int, held_out: bool) -> list[PromptPair]:
-    """Prompts cut right after the first sentiment word (held-out) or a few words later
-    (training the operator wants the positions after the sentiment word too)."""
+    """Held-out prompts end right after their first sentiment word (generation continues
+    from there); training prompts are whole sentences, since the operator is trained on every
+    position from the sentiment word onward."""
     rng = random.Random(seed)
     templates = HELD_OUT_TEMPLATES if held_out else TRAIN_TEMPLATES
     pairs = []
@@ -138,5 +138,5 @@ def prompt_pairs(lex: Lexicon, count: int, seed: int, held_out: bool) -> list[Pr
         neg = fill(template, noun, lex, False, random.Random(state)).split()
         first = next(i for i, (a, b) in enumerate(zip(pos, neg)) if a != b)
         end = first + 1 if held_out else len(pos)
-        pairs.append(PromptPair(" ".join(pos[:end]), " ".join(neg[:end]), first))
+        pairs.append(PromptPair(" ".join(pos[:end]), " ".join(neg[:end])))
     return pairs

@@ -97,9 +97,9 @@ def unitarity_error(u: torch.Tensor) -> float:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 200
-    lr: float = 0.01
-    target_fidelity: float = 0.95
+    epochs: int
+    lr: float  # Adam moves every entry of A by ~lr a step: keep it small for large dims
+    target_fidelity: float
 
 
 def train_operator(op: UnitaryOperator, source: torch.Tensor, target: torch.Tensor,

@@ -43,24 +43,29 @@ def tokenize(bridge, texts: list[str]) -> list[torch.Tensor]:
 def collect_pairs(bridge, layer: int, pairs: list[PromptPair], device: str = "cpu"
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """Residual activations of each positive and negative prompt at every position from the
-    sentiment word onward, paired position by position: (n, d_model) each."""
+    first token where they differ (the sentiment word) onward, paired position by position:
+    (n, d_model) each. Pairs a subword tokenizer splits unequally are skipped with a warning."""
     name = hook_name(layer)
     pos_ids = tokenize(bridge, [p.positive for p in pairs])
     neg_ids = tokenize(bridge, [p.negative for p in pairs])
-    for pair, a, b in zip(pairs, pos_ids, neg_ids):
-        if a.shape != b.shape:
-            raise ValueError(f"prompt pair not aligned token for token: {pair}")
+    aligned = [i for i in range(len(pairs)) if pos_ids[i].shape == neg_ids[i].shape]
+    if len(aligned) < len(pairs):
+        warnings.warn(f"{len(pairs) - len(aligned)} of {len(pairs)} prompt pairs differ in token "
+                      "count and are left out", stacklevel=2)
+    if not aligned:
+        raise ValueError("no prompt pair is aligned token for token under this tokenizer")
     pos_rows, neg_rows = [], []
-    with progress("collecting activations", total=len(pairs)) as bar:
-        for group in _groups(pos_ids):
-            batch = torch.stack([pos_ids[i] for i in group] + [neg_ids[i] for i in group])
+    with progress("collecting activations", total=len(aligned)) as bar:
+        for group in _groups([pos_ids[i] for i in aligned]):
+            idx = [aligned[g] for g in group]
+            batch = torch.stack([pos_ids[i] for i in idx] + [neg_ids[i] for i in idx])
             _, cache = bridge.run_with_cache(batch.to(device), names_filter=name)
             acts = cache[name].float().cpu()
-            for row, i in enumerate(group):
-                start = pairs[i].sentiment_index
+            for row, i in enumerate(idx):
+                start = int((pos_ids[i] != neg_ids[i]).nonzero()[0])
                 pos_rows.append(acts[row, start:])
-                neg_rows.append(acts[len(group) + row, start:])
-            bar.advance(len(group))
+                neg_rows.append(acts[len(idx) + row, start:])
+            bar.advance(len(idx))
     return torch.cat(pos_rows), torch.cat(neg_rows)
 
 

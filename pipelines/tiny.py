@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -135,7 +137,10 @@ def train(recipe: TinyRecipe, out: Path) -> dict:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     (tmp / "tiny.json").write_text(json.dumps(stats, indent=2))
-    tmp.rename(out)  # atomic: a half-trained folder is never taken for a cached model
+    try:
+        tmp.rename(out)  # atomic: a half-trained folder is never taken for a cached model
+    except OSError:  # another process finished first: same recipe, same seed, keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
     return stats
 
 
@@ -144,5 +149,6 @@ def ensure_tiny(recipe: TinyRecipe = TinyRecipe()) -> Path:
     out = tiny_dir(recipe)
     if not (out / "tiny.json").exists():
         out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"training the tiny model once (cached in {out})", file=sys.stderr, flush=True)
         train(recipe, out)
     return out
