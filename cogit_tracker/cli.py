@@ -100,6 +100,58 @@ def run_cmd(experiment, tracking_uri, as_json, **options) -> None:
         from rich.console import Console
 
         Console().print(experiments.summary_table(summary))
+
+
+# ---- end run (pipelines) ------------------------------------------------------------------
+
+
+# ---- plan (memory planner; cogit_tracker/memory.py) -------------------------------------
+
+
+@cli.command("plan")
+@click.option("--model", metavar="NAME|DIR", help="A known model name or a dir with config.json.")
+@click.option("--params", metavar="N", help="Parameter count instead of a model (7.6B, 124M).")
+@click.option("--precision", default="fp32", show_default=True, metavar="P",
+              help="fp32, fp16, bf16, int8 or int4.")
+@click.option("--quantum-dim", metavar="D", help="Operator dimension (required).")
+@click.option("--operators", default="2", show_default=True, metavar="K",
+              help="How many operators are held at once.")
+@click.option("--gpu", metavar="KEY", help="A catalog GPU (see `cogit-log gpus`).")
+@click.option("--all", "all_gpus", is_flag=True, help="Every catalog GPU.")
+@click.option("--training", is_flag=True, help="Add operator gradients and Adam state.")
+@click.option("--seq-len", default="512", show_default=True, metavar="T",
+              help="Tokens in flight (KV cache, activations).")
+@click.option("--batch", default="1", show_default=True, metavar="B", help="Batch size.")
+@json_option
+def plan_cmd(model, params, precision, quantum_dim, operators, gpu, all_gpus, training,
+             seq_len, batch, as_json) -> None:
+    """Predict GPU memory for a model plus quantum operators, and where the operators go.
+
+    \b
+    Example:
+        cogit-log plan --model Qwen/Qwen2.5-7B-Instruct --precision fp32 \\
+            --quantum-dim 9333 --operators 2 --gpu rtx-5090
+        cogit-log plan --params 7.6B --precision fp16 --quantum-dim 9333 --all --json
+    """
+    from rich.console import Console
+
+    from . import memory
+
+    result = memory.plan_for_gpus(
+        memory.plan(model=model, params=params, precision=precision, quantum_dim=quantum_dim,
+                    operators=operators, training=training, seq_len=seq_len, batch=batch),
+        gpu=gpu, all_gpus=all_gpus)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    console = Console(width=max(Console().width, 110))
+    for renderable in memory.renderables(result):
+        console.print(renderable)
+
+
+# ---- end plan ---------------------------------------------------------------------------
+
+
 # ---- hardware and GPU catalog (issue 2: hardware.py, catalog.py, cost.py) -------------------
 
 
@@ -182,12 +234,6 @@ def gpus_cmd(as_json: bool, key: str | None) -> None:
 # ---- end hardware and GPU catalog -----------------------------------------------------------
 
 
-def main() -> None:
-    cli(prog_name="cogit-log")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 # -- runs: list and reap ---------------------------------------------------------------------
@@ -242,3 +288,260 @@ def runs_reap(tracking_uri, stale_after, dry_run, as_json) -> None:
         emit_json([r.__dict__ for r in rows])
     else:
         runs_table(rows, ("Would reap" if dry_run else "Reaped") + f" {len(rows)} run(s)")
+
+
+# ======================================================================= decision (issue 3)
+# The Captain's Log. Library: cogit_tracker/decisions/. Each command calls one function there.
+
+
+@cli.group("decision")
+def decision_group() -> None:
+    """The Captain's Log: decisions stored as MLflow runs, linked to their evidence.
+
+    \b
+    Example:
+        cogit-log decision new
+        cogit-log decision list --status accepted
+        cogit-log decision verify 2
+    """
+
+
+def _log(uri):
+    from .decisions.store import DecisionLog
+
+    return DecisionLog(uri)
+
+
+@decision_group.command("new")
+@click.option("--no-input", is_flag=True, help="Take everything from the options; never prompt.")
+@click.option("--edit", is_flag=True, help="Write the record in $EDITOR, from the template.")
+@click.option("--from-file", type=click.Path(dir_okay=False), help="Read one record from F.md.")
+@click.option("--title")
+@click.option("--context", default="")
+@click.option("--problem", default="")
+@click.option("--analysis", default="")
+@click.option("--option", "options", multiple=True, metavar="'A: title'",
+              help="An option considered (repeatable).")
+@click.option("--chosen", metavar="LABEL", help="Label of the chosen option.")
+@click.option("--reason", default="", help="Why that option.")
+@click.option("--tradeoffs", default="")
+@click.option("--debt", default="", help="Technical debt created.")
+@click.option("--implications", default="")
+@click.option("--criterion", "criteria", multiple=True, metavar="'TEXT :: EXPR'",
+              help="Validation criterion (repeatable); ':: expression' makes it checkable.")
+@click.option("--link", "links", multiple=True, metavar="RUN[:ROLE]",
+              help="Run id, cogit.uid or campaign label; role context|evidence|validation|"
+                   "supersedes (default evidence).")
+@tracking_option
+@json_option
+def decision_new(no_input, edit, from_file, title, context, problem, analysis, options, chosen,
+                 reason, tradeoffs, debt, implications, criteria, links, tracking_uri, as_json):
+    """Record a new decision under the next free number.
+
+    Interactive by default: one prompt per section, a loop for options and criteria.
+
+    \b
+    Example:
+        cogit-log decision new
+        cogit-log decision new --edit
+        cogit-log decision new --from-file abort-5090.md --link run-002:validation
+        cogit-log decision new --no-input --title "Abort RTX 5090" \\
+            --option "A: Wait for it" --option "C: Migrate to H100" --chosen C \\
+            --reason "CPU operators too slow" \\
+            --criterion "Phase 3 under 15 min :: phase[intervene].duration_s < 900" \\
+            --link run-002:validation
+    """
+    from .decisions import compose
+
+    if no_input:
+        d = compose.from_options(title, context, problem, list(options), chosen, reason,
+                                 list(criteria), analysis, tradeoffs, debt, implications)
+    elif from_file:
+        d = compose.from_file(from_file)
+    elif edit:
+        d = compose.from_editor()
+    else:
+        d = compose.interactive()
+    log = _log(tracking_uri)
+    d = log.create(d, [compose.link_arg(v) for v in links])
+    if as_json:
+        emit_json(d.to_dict())
+    else:
+        click.echo(f"Recorded {d.heading} ({d.status}, {len(d.links)} links) in {log.uri}")
+
+
+@decision_group.command("list")
+@click.option("--status", type=click.Choice(["proposed", "accepted", "superseded", "validated",
+                                             "refuted"]))
+@click.option("--since", metavar="YYYY-MM-DD", help="Only decisions dated on or after this day.")
+@click.option("--text", help="Only decisions whose title contains this (case-insensitive).")
+@tracking_option
+@json_option
+def decision_list(status, since, text, tracking_uri, as_json):
+    """List decisions: number, date, title, status, links, verification.
+
+    \b
+    Example:
+        cogit-log decision list --status accepted --since 2025-11-01
+        cogit-log decision list --text h100 --json
+    """
+    from .decisions.view import console, entries_table
+    from .decisions.store import select_entries
+
+    entries = select_entries(_log(tracking_uri).entries(), status, since, text)
+    if as_json:
+        emit_json([e.__dict__ for e in entries])
+    else:
+        console().print(entries_table(entries))
+
+
+@decision_group.command("show")
+@click.argument("number", type=int)
+@click.option("--runs", is_flag=True, help="Add a table of the linked runs (side by side for "
+                                           "two or more campaigns).")
+@tracking_option
+@json_option
+def decision_show(number, runs, tracking_uri, as_json):
+    """Show one decision, and with --runs the runs it links to.
+
+    \b
+    Example:
+        cogit-log decision show 2 --runs
+    """
+    import dataclasses
+
+    from .decisions.view import console, show
+
+    log = _log(tracking_uri)
+    d = log.load(number)
+    linked = log.linked_runs(d) if runs or as_json else None
+    if as_json:
+        emit_json({**d.to_dict(), "runs": [dataclasses.asdict(r) for r in linked]})
+        return
+    out = console()
+    for part in show(d, linked):
+        out.print(part)
+
+
+@decision_group.command("link")
+@click.argument("number", type=int)
+@click.argument("run")
+@click.option("--role", type=click.Choice(["context", "evidence", "validation", "supersedes"]),
+              default="evidence", show_default=True)
+@tracking_option
+def decision_link(number, run, role, tracking_uri):
+    """Link a decision to a run (run id, cogit.uid or campaign label), tagging both sides.
+
+    \b
+    Example:
+        cogit-log decision link 2 run-002 --role validation
+    """
+    d = _log(tracking_uri).link(number, run, role)
+    click.echo(f"Linked {d.heading} -> {run} as {role}")
+
+
+@decision_group.command("status")
+@click.argument("number", type=int)
+@click.argument("status", type=click.Choice(["accepted", "superseded"]))
+@click.option("--by", type=int, metavar="M", help="The decision that supersedes this one.")
+@tracking_option
+def decision_status(number, status, by, tracking_uri):
+    """Mark a decision accepted, or superseded by a newer one.
+
+    \b
+    Example:
+        cogit-log decision status 1 superseded --by 2
+    """
+    d = _log(tracking_uri).set_status(number, status, by)
+    click.echo(f"{d.heading}: {d.status}" + (f" (by #{by:03d})" if by else ""))
+
+
+@decision_group.command("verify")
+@click.argument("number", type=int)
+@tracking_option
+@json_option
+def decision_verify(number, tracking_uri, as_json):
+    """Check a decision's criteria against its linked runs; exit 1 if refuted.
+
+    Sets the status to validated or refuted once every checkable criterion is decided.
+
+    \b
+    Example:
+        cogit-log decision verify 2
+    """
+    from .decisions.view import console, verification_table
+
+    ver = _log(tracking_uri).verify(number)
+    if as_json:
+        emit_json({"number": number, "status": ver.status, "changed": ver.changed,
+                   "criteria": [{"text": c.text, "expr": c.expr, "state": o.state,
+                                 "value": o.value, "runs": o.runs} for c, o in ver.results]})
+    else:
+        console().print(verification_table(ver))
+    if ver.status == "refuted":
+        sys.exit(1)
+
+
+@decision_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Say what would be added; write nothing.")
+@click.option("--renumber", is_flag=True,
+              help="Give a record whose number another title holds the next free number.")
+@tracking_option
+@json_option
+def decision_import(file, dry_run, renumber, tracking_uri, as_json):
+    """Import a Captain's Log markdown file; importing it again adds nothing.
+
+    \b
+    Example:
+        cogit-log decision import captains-log-2025-11.md --dry-run
+        cogit-log decision import captains-log-2025-11.md
+        cogit-log decision import other-team-log.md --renumber
+    """
+    from .decisions.logfile import import_log
+
+    report = import_log(_log(tracking_uri), file, dry_run, renumber)
+    for line in report.warnings:
+        click.echo(f"warning: {line}", err=True)
+    if as_json:
+        emit_json({"dry_run": dry_run, "added": [d.number for d in report.added],
+                   "skipped": [d.number for d in report.skipped], "warnings": report.warnings})
+        return
+    verb = "would add" if dry_run else "added"
+    for d in report.added:
+        click.echo(f"{verb} {d.heading}")
+    for d in report.skipped:
+        click.echo(f"already present {d.heading}")
+    click.echo(f"{len(report.added)} {verb}, {len(report.skipped)} already present")
+
+
+@decision_group.command("export")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default="decisions",
+              show_default=True, help="Write one NNNN-slug.md per decision here.")
+@click.option("--single", type=click.Path(dir_okay=False),
+              help="Write the whole log to this one file instead, in the log's own format.")
+@tracking_option
+def decision_export(directory, single, tracking_uri):
+    """Export the decisions as markdown (clean UTF-8).
+
+    \b
+    Example:
+        cogit-log decision export --dir decisions/
+        cogit-log decision export --single captains-log.md
+    """
+    from .decisions.logfile import export
+
+    for path in export(_log(tracking_uri), directory, single):
+        click.echo(str(path))
+
+
+# ================================================================== end decision (issue 3)
+
+
+# -- entry point: keep last, so `python -m cogit_tracker.cli` sees every command above --------
+def main() -> None:
+    cli(prog_name="cogit-log")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -65,3 +65,6 @@ DURATION_S = "duration_s"
 COST_USD = "cost_usd"
 VRAM_PEAK_GB = "vram_peak_gb"
 RAM_PEAK_GB = "ram_peak_gb"
+
+# decisions: last `cogit-log decision verify` summary, e.g. "2 pass, 1 pending, 2 manual"
+DECISION_VERIFICATION = "cogit.decision.verification"

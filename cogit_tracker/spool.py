@@ -42,9 +42,8 @@ def now_ms() -> int:
 class Applier:
     """Applies ops to one store, resolving `cogit.uid` to run ids as it goes."""
 
-    def __init__(self, client, search_existing: bool = False):
+    def __init__(self, client):
         self.client = client
-        self.search_existing = search_existing  # replay: a run may already exist there
         self.run_ids: dict[str, str] = {}
         self._experiments: dict[str, str] = {}
 
@@ -85,11 +84,12 @@ class Applier:
 
     def _create(self, op: Op) -> None:
         exp_id = self.experiment_id(op["experiment"])
-        if self.search_existing:
-            existing = self._find(op["uid"], [exp_id])
-            if existing:
-                self.run_ids[op["uid"]] = existing
-                return
+        # A create that timed out may still have happened, and a replay may meet a run made
+        # before: the uid decides, so no run is ever made twice.
+        existing = self._find(op["uid"], [exp_id])
+        if existing:
+            self.run_ids[op["uid"]] = existing
+            return
         tags = dict(op["tags"])
         if op.get("parent"):
             tags["mlflow.parentRunId"] = self.run_id(op["parent"])
@@ -191,14 +191,19 @@ class SpoolFile:
         (shutil.copytree if Path(src).is_dir() else shutil.copy2)(src, dst)
         return str(dst)
 
+    @classmethod
+    def open(cls, path: Path) -> "SpoolFile":
+        """An existing spool file, with the store it was meant for read from its header."""
+        with path.open(encoding="utf-8") as fh:
+            header = json.loads(fh.readline() or "{}")
+        return cls(path, header.get("tracking_uri", ""))
+
     def ops(self) -> Iterator[Op]:
         with self.path.open(encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     op = json.loads(line)
-                    if op["op"] == "header":
-                        self.tracking_uri = self.tracking_uri or op["tracking_uri"]
-                    else:
+                    if op["op"] != "header":
                         yield op
 
     @property
@@ -243,10 +248,9 @@ def replay(folder: Path | None = None, tracking_uri: str | None = None) -> list[
     folder = Path(folder) if folder else default_dir()
     results: dict[str, ReplayResult] = {}
     for path in sorted(folder.glob("*.jsonl")):
-        spool = SpoolFile(path)
-        next(spool.ops(), None)  # reads the header
+        spool = SpoolFile.open(path)
         uri = tracking_uri or spool.tracking_uri
-        applier = Applier(MlflowClient(tracking_uri=uri), search_existing=True)
+        applier = Applier(MlflowClient(tracking_uri=uri))
         n = spool.replay(applier)
         res = results.setdefault(uri, ReplayResult(0, 0, uri))
         res.files += 1

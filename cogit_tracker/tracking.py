@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from . import cost, hardware, monitor, schema, store, writer
+from .config import load_config
 from .errors import BadInput
 from .spool import now_ms
 
@@ -301,6 +302,7 @@ def campaign(label: str, experiment: str = DEFAULT_EXPERIMENT, model: str | None
     rate = cost.resolve_rate(usd_per_hour, profile.gpu_key)
     guard = cost.BudgetGuard(budget_usd) if budget_usd is not None else None
     gpu_count = max(profile.gpu_count, 1)
+    provider = provider or load_config().provider
     if resume:
         return _resume(label, experiment, uri, rate, guard, gpu_count)
     camp = Campaign(str(uuid.uuid4()), uri, label=label, experiment=experiment, model=model,

@@ -11,16 +11,33 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REFERENCE_LOG = SHARED / "reference" / "captains-log-2025-11.md"
-PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# +psycopg2: SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which is not installed
+PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG",
+                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def _empty_store(tmp_path_factory) -> Path:
+    """An MLflow sqlite database with its schema made once: creating one costs seconds of
+    migrations, copying the file costs milliseconds."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{db}").search_experiments()
+    return db
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch) -> str:
-    """A fresh sqlite tracking store in a temp dir, made the process default (env and fluent)."""
+def store(cogit_env, _empty_store, monkeypatch) -> str:
+    """A fresh sqlite tracking store in a temp dir, made the process default (env and fluent),
+    with cwd in that dir so its `./mlruns` artifacts stay there too."""
+    import shutil
+
     import mlflow
 
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    db = cogit_env / "mlflow.db"
+    shutil.copy(_empty_store, db)
+    uri = f"sqlite:///{db}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     yield uri

@@ -100,11 +100,11 @@ def test_budget_stops_the_phase(store, monkeypatch):
 
     monkeypatch.setattr(ct.tracking.monitor.get(), "sample_s", 0.05)
     # $3600/h is $1/s: a $0.30 budget runs out in about 0.3 s of campaign time.
-    with pytest.raises(BudgetExceeded):
-        with ct.campaign("pricey", usd_per_hour=3600, budget_usd=0.30) as camp:
-            with camp.phase("train") as ph:
-                with warnings.catch_warnings(record=True) as seen:
-                    warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(BudgetExceeded):
+            with ct.campaign("pricey", usd_per_hour=3600, budget_usd=0.30) as camp:
+                with camp.phase("train") as ph:
                     deadline = time.monotonic() + 10
                     while time.monotonic() < deadline:
                         time.sleep(0.01)
@@ -210,3 +210,26 @@ def test_store_down_spools_and_replays_without_loss(tmp_path, monkeypatch):
     assert [a.path for a in client.list_artifacts(run.info.run_id, "notes")] == ["notes/hello.txt"]
     # a second replay of the same spool changes nothing
     assert spool.replay(tmp_path / "spool", tracking_uri=target) == []
+
+
+def test_gpu_run_records_catalog_rate_and_vram_peak(store, fake_nvml, monkeypatch):
+    """No GPU here: pynvml's functions are faked (tests/conftest.py); everything above them,
+    the probe, the catalog mapping, the rate and the peak sampler, runs for real."""
+    import time
+
+    from conftest import FakeGpu
+
+    gpu = fake_nvml([FakeGpu("NVIDIA H100 80GB HBM3", total_gb=80, used_gb=1.0)])[0]
+    monkeypatch.setattr(ct.tracking.monitor.get(), "sample_s", 0.05)
+    with ct.campaign("h100") as camp:
+        with camp.phase("train") as ph:
+            gpu.used = int(31.5 * 1024**3)  # the phase allocates...
+            time.sleep(0.4)
+            gpu.used = int(2 * 1024**3)  # ...and frees: the peak must stay
+            time.sleep(0.2)
+    r = run_of(ph)
+    assert r.data.tags[schema.GPU_KEY] == "h100-sxm"
+    assert r.data.tags[schema.GPU_NAME] == "NVIDIA H100 80GB HBM3"
+    assert r.data.tags[schema.RATE_SOURCE] == "catalog"
+    assert float(r.data.tags[schema.USD_PER_HOUR]) > 0
+    assert r.data.metrics[schema.VRAM_PEAK_GB] == pytest.approx(31.5, abs=0.01)

@@ -1,0 +1,7 @@
+"""The Captain's Log: decisions as MLflow runs, linked to the runs they concern.
+
+model.py (the record), markdown.py (the log format both ways), verify.py (checkable
+criteria), numbers.py (unique consecutive numbers), store.py (MLflow), logfile.py
+(import/export), compose.py (writing a new one: options, prompts, editor, file),
+view.py (terminal tables).
+"""

@@ -1,0 +1,148 @@
+"""Writing a new decision: from command-line options, from prompts, from an editor or a file.
+
+All four roads end in the same `Decision`, checked by `model.validate` before the store sees it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from ..errors import BadInput
+from ..schema import LINK_ROLES
+from .markdown import parse, parse_file, template
+from .model import Criterion, Decision, Option, default_status, validate
+from .verify import parse_criterion
+
+OPTION_ARG = re.compile(r"^\s*([A-Za-z]|\d{1,2})\s*[:).]\s*(.+?)\s*$")
+EXPR_ARG = re.compile(r"^(.*?)\s*(?:—|::)\s*`?([^`]+?)`?\s*$")
+LOOKS_LIKE_EXPR = re.compile(r"^\s*(?:(?:sum|mean|min|max|count)\s*\(|phase\s*\[|[\w./-]+\s*[<>=!])")
+DEFAULT_ROLE = "evidence"
+FLAGS = {"decision": "chosen", "options": "option", "criteria": "criterion", "links": "link"}
+
+
+def now_utc() -> tuple[str, str]:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%d"), now.strftime("%H:%M UTC")
+
+
+def option_arg(value: str) -> Option:
+    """`"A: Let it complete"` -> Option("A", "Let it complete")."""
+    m = OPTION_ARG.match(value)
+    if not m:
+        raise BadInput(f"--option {value!r}: write it as 'LABEL: title', e.g. 'A: Let it complete'")
+    return Option(m.group(1), m.group(2))
+
+
+def criterion_arg(value: str, where: str = "--criterion") -> Criterion:
+    """`"Phase 3 under 15 min :: phase[intervene].duration_s < 900"` (or an em dash, as in
+    the markdown). Without a separator, text that starts like an expression is one
+    (`sum(cost_usd) < 1`, `phase[train]...`, `fidelity >= 0.98`); anything else is manual.
+    """
+    m = EXPR_ARG.match(value)
+    if m and m.group(2).strip():
+        expr = m.group(2).strip()
+    elif LOOKS_LIKE_EXPR.match(value):
+        expr = value.strip()
+    else:
+        return Criterion(value.strip())
+    parse_criterion(expr, where=where)
+    return Criterion((m.group(1) if m else "") or expr, expr)
+
+
+def link_arg(value: str) -> tuple[str, str]:
+    """`RUN[:role]`; the role defaults to evidence, the weakest claim a link can make."""
+    target, _, role = value.rpartition(":")
+    if target and role in LINK_ROLES:
+        return target, role
+    return value, DEFAULT_ROLE
+
+
+def from_options(title: str | None, context: str, problem: str, options: list[str],
+                 chosen: str | None, reason: str, criteria: list[str], analysis: str = "",
+                 tradeoffs: str = "", debt: str = "", implications: str = "") -> Decision:
+    date, time = now_utc()
+    opts = [option_arg(o) for o in options]
+    d = Decision(title=(title or "").strip(), date=date, time=time, context=context,
+                 problem=problem, analysis=analysis, options=opts, chosen=chosen,
+                 reasoning=reason, tradeoffs=tradeoffs, debt=debt,
+                 criteria=[criterion_arg(c) for c in criteria], implications=implications,
+                 status=default_status(chosen))
+    validate(d, lambda f: "--" + FLAGS.get(f, f))
+    return d
+
+
+def from_file(path: str | Path) -> Decision:
+    parsed = parse_file(path)
+    return _one(parsed.decisions, str(path))
+
+
+def from_editor() -> Decision:
+    date, time = now_utc()
+    text = template().replace("## Decision #new:", "## Decision:", 1)
+    text = text.replace("**Context:**", f"**Date:** {date}\n**Time:** {time}\n**Context:**", 1)
+    edited = click.edit(text, extension=".md", require_save=True)
+    if edited is None:
+        raise BadInput("--edit: the editor closed without saving; nothing recorded")
+    return _one(parse(edited, source="(editor)").decisions, "(editor)")
+
+
+def _one(decisions: list[Decision], source: str) -> Decision:
+    if len(decisions) != 1:
+        raise BadInput(f"{source}: found {len(decisions)} '## Decision: Title' records; "
+                       "`new` takes exactly one (use `decision import` for a whole log)")
+    d = decisions[0]
+    d.number = None
+    return d
+
+
+def interactive() -> Decision:
+    """Ask for each section in turn; empty answers leave a section out."""
+    date, time = now_utc()
+    ask = lambda label, default="": click.prompt(label, default=default,  # noqa: E731
+                                                 show_default=bool(default)).strip()
+    d = Decision(title="")
+    while not d.title:
+        d.title = ask("Title")
+    d.date = ask("Date", date)
+    d.time = ask("Time", time)
+    d.context = ask("Context (what was happening)")
+    d.problem = ask("The problem")
+    d.analysis = ask("Analysis (figures, estimates)")
+    click.echo("Options considered (empty title to finish):")
+    while True:
+        label = chr(ord("A") + len(d.options)) if len(d.options) < 26 else str(len(d.options) + 1)
+        title = ask(f"  Option {label} title")
+        if not title:
+            break
+        opt = Option(label, title)
+        opt.pros = _items(ask(f"  Option {label} pros (separate with ';')"))
+        opt.cons = _items(ask(f"  Option {label} cons (separate with ';')"))
+        d.options.append(opt)
+    if d.options:
+        labels = [o.label for o in d.options]
+        d.chosen = click.prompt("Chosen option", type=click.Choice(labels, case_sensitive=False),
+                                default=labels[0]).upper()
+    d.reasoning = ask("Reasoning")
+    d.tradeoffs = ask("Tradeoffs accepted")
+    d.debt = ask("Technical debt created")
+    click.echo("Validation criteria (empty to finish; add ':: expression' to make one checkable):")
+    while True:
+        text = ask(f"  Criterion {len(d.criteria) + 1}")
+        if not text:
+            break
+        try:
+            d.criteria.append(criterion_arg(text, where="criterion"))
+        except BadInput as exc:
+            click.echo(f"  {exc} — try again", err=True)
+    d.implications = ask("Future implications")
+    d.status = default_status(d.chosen)
+    d.state_choice()
+    validate(d, lambda f: f"(prompt) {f}")
+    return d
+
+
+def _items(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]

@@ -1,0 +1,369 @@
+"""Decisions as MLflow runs in experiment `captains-log`, linked both ways by `cogit.uid`.
+
+Each decision is one run named "Decision #002: Title": the DESIGN.md tags for querying, the
+markdown as the run description (so `mlflow ui` shows it), and `decision.json` (the source of
+truth for the record) plus `decision.md` as artifacts. Status and links, which change after
+creation, live in tags and are copied back into the artifacts on every change.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from mlflow.entities import ViewType
+from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NOTE
+
+from .. import schema as S
+from ..errors import BadInput
+from ..store import tracking_uri
+from .markdown import render
+from .model import Decision, check_role, validate
+from .numbers import numbers_for
+from .verify import Outcome, RunView, evaluate, parse_criterion, verdict
+
+NOTE_LIMIT = 7900            # MLflow truncates tag values past 8000 characters
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass
+class Entry:
+    """One line of `decision list`: what the tags alone say, no artifact download."""
+
+    number: int
+    title: str
+    date: str
+    status: str
+    links: int
+    verification: str
+    run_id: str
+
+
+@dataclass
+class LinkedRun:
+    """A run a decision points at, flattened for tables and criteria."""
+
+    role: str
+    uid: str
+    run_id: str
+    kind: str
+    campaign: str
+    phase: str
+    gpu: str
+    precision: str
+    status: str
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    phases: list["LinkedRun"] = field(default_factory=list)
+
+    def view(self) -> RunView:
+        return RunView(self.tags, self.metrics, self.status, [p.view() for p in self.phases])
+
+
+@dataclass
+class Verification:
+    decision: Decision
+    results: list[tuple[object, Outcome]]     # (Criterion, Outcome)
+    status: str                               # status after verifying
+    changed: bool
+
+    @property
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for _, out in self.results:
+            counts[out.state] = counts.get(out.state, 0) + 1
+        return ", ".join(f"{n} {state}" for state, n in counts.items()) or "no criteria"
+
+
+class DecisionLog:
+    """The Captain's Log on one tracking store."""
+
+    def __init__(self, uri: str | None = None):
+        from mlflow.tracking import MlflowClient
+
+        self.uri = tracking_uri(uri)
+        self.client = MlflowClient(tracking_uri=self.uri)
+
+    # ------------------------------------------------------------ lookup
+
+    @cached_property
+    def experiment_id(self) -> str:
+        exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)
+        if exp is not None:
+            return exp.experiment_id
+        try:
+            return self.client.create_experiment(S.DECISION_EXPERIMENT)
+        except MlflowException:          # created by a concurrent writer a moment ago
+            return self.client.get_experiment_by_name(S.DECISION_EXPERIMENT).experiment_id
+
+    @cached_property
+    def numbers(self):
+        return numbers_for(self.uri, self._existing, self.client)
+
+    def _decision_runs(self, extra: str = "") -> list:
+        exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)  # reads create nothing
+        if exp is None:
+            return []
+        flt = f"tags.`{S.KIND}` = 'decision'" + (f" and {extra}" if extra else "")
+        return self._search([exp.experiment_id], flt)
+
+    def _search(self, experiment_ids: list[str], flt: str) -> list:
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(experiment_ids, flt, ViewType.ACTIVE_ONLY,
+                                           max_results=1000, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def _existing(self):
+        return [(int(r.data.tags[S.DECISION_NUMBER]), r.info.run_id)
+                for r in self._decision_runs() if r.data.tags.get(S.DECISION_NUMBER, "").isdigit()]
+
+    def _run(self, number: int):
+        runs = self._decision_runs(f"tags.`{S.DECISION_NUMBER}` = '{number:03d}'")
+        if not runs:
+            raise BadInput(f"decision #{number:03d}: no such decision in {self.uri} "
+                           "(see `cogit-log decision list`)")
+        return runs[0]
+
+    def entries(self) -> list[Entry]:
+        out = []
+        for r in self._decision_runs():
+            t = r.data.tags
+            out.append(Entry(int(t[S.DECISION_NUMBER]), t.get(S.DECISION_TITLE, ""),
+                             t.get(S.DECISION_DATE, ""), t.get(S.DECISION_STATUS, ""),
+                             sum(k.startswith("cogit.link.") for k in t),
+                             t.get(S.DECISION_VERIFICATION, ""), r.info.run_id))
+        return sorted(out, key=lambda e: e.number)
+
+    def load(self, number: int) -> Decision:
+        run = self._run(number)
+        return self._record(run)
+
+    def _record(self, run) -> Decision:
+        with tempfile.TemporaryDirectory() as tmp, _quiet():
+            path = self.client.download_artifacts(run.info.run_id, "decision.json", tmp)
+            d = Decision.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        tags = run.data.tags
+        d.status = tags.get(S.DECISION_STATUS, d.status)
+        d.links = {k[len("cogit.link."):]: v for k, v in tags.items() if k.startswith("cogit.link.")}
+        return d
+
+    def all(self) -> list[Decision]:
+        return sorted((self._record(r) for r in self._decision_runs()), key=lambda d: d.number)
+
+    def resolve(self, target: str, where: str = "--link"):
+        """A run from its MLflow run id, its `cogit.uid`, or a campaign label."""
+        if RUN_ID.match(target):
+            try:
+                return self.client.get_run(target)
+            except MlflowException:
+                pass
+        if "'" not in target:
+            exps = [e.experiment_id for e in self.client.search_experiments()]
+            for flt in (f"tags.`{S.UID}` = '{target}'",
+                        f"tags.`{S.KIND}` = 'campaign' and tags.`{S.CAMPAIGN}` = '{target}'"):
+                runs = self._search(exps, flt)
+                if len(runs) == 1:
+                    return runs[0]
+                if len(runs) > 1:
+                    raise BadInput(f"{where}: {target!r} names {len(runs)} runs; "
+                                   "give its cogit.uid or run id instead")
+        raise BadInput(f"{where}: link target {target!r} is not a run id, cogit.uid or campaign "
+                       f"label in {self.uri}")
+
+    # ------------------------------------------------------------ writing
+
+    def create(self, d: Decision, links: list[tuple[str, str]] = (),
+               number: int | None = None) -> Decision:
+        """Store a new decision under the next free number (or `number`, for imports).
+
+        Everything that can be wrong with the input is checked before a number is reserved;
+        if writing fails after that, the run and the link tags are removed and the number is
+        released, so a failed `new` leaves nothing behind.
+        """
+        validate(d, lambda f: f"--{f}")
+        targets = [(self.resolve(t), check_role(role)) for t, role in links]
+        d.links = {self._uid(run): role for run, role in targets}
+        _ = self.experiment_id
+        d.number = self.numbers.reserve(number)
+        written: list[tuple[str, str]] = []
+        run_id = None
+        try:
+            run_id = self._create_run(d)
+            self._artifacts(run_id, d)
+            with _quiet():
+                self.client.set_terminated(run_id)
+            for run, role in targets:
+                self.client.set_tag(run.info.run_id, S.decision_tag(d.number), role)
+                written.append((run.info.run_id, S.decision_tag(d.number)))
+            self.numbers.confirm(d.number, run_id)
+            return d
+        except BaseException:
+            self._undo(run_id, written)
+            self.numbers.release(d.number)
+            d.number = None
+            raise
+
+    def _uid(self, run) -> str:
+        """The run's `cogit.uid`; a plain MLflow run gets one so that it can be linked."""
+        uid = run.data.tags.get(S.UID)
+        if not uid:
+            uid = uuid.uuid4().hex
+            self.client.set_tag(run.info.run_id, S.UID, uid)
+            run.data.tags[S.UID] = uid
+        return uid
+
+    def _create_run(self, d: Decision) -> str:
+        tags = {S.UID: uuid.uuid4().hex, S.KIND: "decision", **self._tags(d)}
+        tags.update({S.link_tag(uid): role for uid, role in d.links.items()})
+        return self.client.create_run(self.experiment_id, run_name=d.heading,
+                                      tags=tags).info.run_id
+
+    def _tags(self, d: Decision) -> dict[str, str]:
+        md = render(d)
+        if len(md) > NOTE_LIMIT:
+            md = md[:NOTE_LIMIT] + "\n\n… (truncated; the full record is decision.md)"
+        tags = {S.DECISION_NUMBER: f"{d.number:03d}", S.DECISION_TITLE: d.title,
+                S.DECISION_STATUS: d.status, S.DECISION_DATE: d.date, MLFLOW_RUN_NOTE: md}
+        if d.chosen:
+            tags[S.DECISION_CHOSEN] = d.chosen
+        return tags
+
+    def _artifacts(self, run_id: str, d: Decision) -> None:
+        self.client.log_dict(run_id, d.to_dict(), "decision.json")
+        self.client.log_text(run_id, render(d), "decision.md")
+
+    def _save(self, run_id: str, d: Decision, extra_tags: dict[str, str] | None = None) -> None:
+        for key, value in {**self._tags(d), **(extra_tags or {})}.items():
+            self.client.set_tag(run_id, key, value)
+        self._artifacts(run_id, d)
+
+    def _undo(self, run_id: str | None, written: list[tuple[str, str]]) -> None:
+        for target, key in written:
+            self.client.delete_tag(target, key)
+        if run_id is None:
+            return
+        store = self.client._tracking_client.store
+        # A SQL store can drop the row outright (what `mlflow gc` does); elsewhere the run is
+        # marked deleted, which hides it from every search.
+        if hasattr(store, "_hard_delete_run"):
+            store._hard_delete_run(run_id)
+        else:
+            self.client.delete_run(run_id)
+
+    def link(self, number: int, target: str, role: str) -> Decision:
+        check_role(role)
+        run = self._run(number)
+        other = self.resolve(target, where="RUN")
+        d = self._record(run)
+        uid = self._uid(other)
+        d.links[uid] = role
+        self.client.set_tag(run.info.run_id, S.link_tag(uid), role)
+        self.client.set_tag(other.info.run_id, S.decision_tag(number), role)
+        self._save(run.info.run_id, d)
+        return d
+
+    def set_status(self, number: int, status: str, by: int | None = None) -> Decision:
+        if status not in ("accepted", "superseded"):
+            raise BadInput(f"status {status!r}: set by hand only accepted or superseded "
+                           "(validated and refuted come from `decision verify`)")
+        if status == "superseded" and by is None:
+            raise BadInput("--by: superseded needs the number of the decision that replaces it")
+        if status == "accepted" and by is not None:
+            raise BadInput(f"--by {by}: only goes with superseded")
+        if by == number:
+            raise BadInput(f"--by {by}: a decision cannot supersede itself")
+        run = self._run(number)
+        newer = self._run(by) if by is not None else None
+        d = self._record(run)
+        d.status = status
+        self._save(run.info.run_id, d)
+        if newer is not None:
+            self.link(by, run.data.tags[S.UID], "supersedes")
+        return d
+
+    # ------------------------------------------------------------ evidence
+
+    def linked_runs(self, d: Decision) -> list[LinkedRun]:
+        """The runs a decision links to, each campaign with its phase runs."""
+        out = []
+        exps = [e.experiment_id for e in self.client.search_experiments()]
+        for uid, role in d.links.items():
+            runs = self._search(exps, f"tags.`{S.UID}` = '{uid}'")
+            for run in runs[:1]:
+                item = _linked(run, role)
+                if item.kind == "campaign":
+                    kids = self._search([run.info.experiment_id],
+                                        f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{run.info.run_id}'")
+                    item.phases = sorted((_linked(k, role) for k in kids), key=_phase_order)
+                out.append(item)
+        return out
+
+    def verify(self, number: int) -> Verification:
+        run = self._run(number)
+        d = self._record(run)
+        views = [r.view() for r in self.linked_runs(d)]
+        results = []
+        for crit in d.criteria:
+            if crit.expr is None:
+                results.append((crit, Outcome("manual", None, 0)))
+            else:
+                results.append((crit, evaluate(parse_criterion(crit.expr), views)))
+        found = verdict([o for _, o in results])
+        changed = found is not None and d.status != "superseded" and found != d.status
+        if changed:
+            d.status = found
+        ver = Verification(d, results, d.status, changed)
+        self._save(run.info.run_id, d, {S.DECISION_VERIFICATION: ver.summary})
+        return ver
+
+
+@contextmanager
+def _quiet():
+    """MLflow writes a download bar, and on HTTP stores a "View run" link, to stdout, which
+    would corrupt `--json` output; both have an environment switch, set only meanwhile."""
+    switches = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+                "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+    old = {key: os.environ.get(key) for key in switches}
+    os.environ.update(switches)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _phase_order(p: LinkedRun) -> tuple[int, str]:
+    index = p.tags.get(S.PHASE_INDEX, "")
+    return (int(index) if index.isdigit() else 1 << 30, p.phase)
+
+
+def _linked(run, role: str) -> LinkedRun:
+    t = run.data.tags
+    return LinkedRun(role, t.get(S.UID, ""), run.info.run_id, t.get(S.KIND, ""),
+                     t.get(S.CAMPAIGN, ""), t.get(S.PHASE, ""), t.get(S.GPU_KEY, ""),
+                     t.get(S.PRECISION, ""), run.info.status, dict(run.data.metrics), dict(t))
+
+
+def select_entries(entries: list[Entry], status: str | None = None, since: str | None = None,
+                   text: str | None = None) -> list[Entry]:
+    """`decision list` filters; `since` compares the ISO date at the start of the date field."""
+    if since is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", since):
+        raise BadInput(f"--since {since!r}: give a date as YYYY-MM-DD")
+    return [e for e in entries
+            if (status is None or e.status == status)
+            and (since is None or e.date[:10] >= since)
+            and (text is None or text.lower() in e.title.lower())]
