@@ -189,3 +189,14 @@ def test_resume_continues_the_interrupted_training_run(tiny_model, store):
     assert runs["train"].data.metrics["resumed_from_epoch_pos_to_neg"] >= 2
     assert summary["phases"]["train"]["epochs_pos_to_neg"] == 120
     assert runs["reverse"].info.status == "FINISHED"
+
+
+def test_oom_advice_comes_from_the_planner(tiny_model, capsys):
+    """What the pipelines print after a CUDA OOM (no GPU here to cause one): the planner's
+    paragraph for this model, precision and quantum_dim."""
+    from pipelines.config import Config
+    from pipelines.experiment import _print_oom_advice
+
+    _print_oom_advice(Config(precision="fp32", quantum_dim=256), str(tiny_model))
+    err = capsys.readouterr().err
+    assert "CUDA ran out of memory" in err and "--quantum-dim" in err
