@@ -65,9 +65,11 @@ def cli() -> None:
 @cli.command("run")
 @click.option("--experiment", default="cogit-qmech", show_default=True,
               help="Experiment registered under the cogit_tracker.pipelines entry points.")
-@click.option("--model", default="tiny", show_default=True,
-              help="'tiny' (built and trained offline), a save_pretrained folder, or a hub name.")
-@click.option("--precision", default="fp32", show_default=True, help="fp32, fp16, bf16 or int8.")
+@click.option("--model", default=None,
+              help="'tiny' (built and trained offline; the default), a save_pretrained folder, "
+                   "or a hub name. On --resume: the campaign's.")
+@click.option("--precision", default=None,
+              help="fp32 (the default), fp16, bf16 or int8. On --resume: the campaign's.")
 @click.option("--campaign", default=None, help="Campaign label (default: model-precision-time).")
 @click.option("--phases", default="1-4", show_default=True,
               help="Phases to run: 1 encode, 2 train, 3 intervene, 4 reverse (e.g. 1-4, 3-4).")

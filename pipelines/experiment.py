@@ -62,14 +62,38 @@ def _print_oom_advice(cfg: Config, source: str) -> None:
         pass
 
 
-def run_campaign(model: str = "tiny", precision: str = "fp32", campaign: str | None = None,
+def _resumed_settings(label: str, model: str | None, precision: str | None,
+                      tracking_uri: str | None) -> tuple[str, str]:
+    """The model and precision a resumed campaign ran with: phases 3-4 must use the model
+    that made phase 1's activations. Given ones must agree."""
+    from cogit_tracker import runs, schema
+
+    rows = [r for r in runs.list_runs(tracking_uri, campaign=label) if r.kind == "campaign"]
+    if not rows:
+        raise BadInput(f"--resume {label!r}: no such campaign in {tracking_uri or 'the store'}; "
+                       "`cogit-log runs list` shows the campaigns")
+    tags = ct.find_run(rows[0].uid, tracking_uri).data.tags
+    stored = (tags.get(schema.MODEL, "tiny"), tags.get(schema.PRECISION, "fp32"))
+    for given, kept, flag in ((model, stored[0], "--model"), (precision, stored[1], "--precision")):
+        if given is not None and given != kept:
+            raise BadInput(f"{flag} {given!r}: campaign {label!r} ran with {kept!r}; resume it "
+                           f"with the same value or leave {flag} out")
+    return stored
+
+
+def run_campaign(model: str | None = None, precision: str | None = None,
+                 campaign: str | None = None,
                  phases: str = "1-4", layer: int | None = None, quantum_dim: int | None = None,
                  blend: str = "0.25,0.5,0.75,1.0", usd_per_hour: float | None = None,
                  budget_usd: float | None = None, resume: str | None = None,
                  tracking_uri: str | None = None, device: str | None = None,
                  **overrides: Any) -> dict:
     """Run the chosen phases as one campaign; return {campaign, uid, phases: {name: results}}.
-    `overrides` set other `Config` fields (tests use smaller prompt counts and epochs)."""
+    `overrides` set other `Config` fields (tests use smaller prompt counts and epochs).
+    Model and precision default to 'tiny' and fp32, or to what a resumed campaign used."""
+    if resume:
+        model, precision = _resumed_settings(resume, model, precision, tracking_uri)
+    model, precision = model or "tiny", precision or "fp32"
     device = device or _default_device()
     models.check_precision(precision, device)
     numbers = parse_phases(phases)

@@ -181,7 +181,9 @@ def test_resume_continues_the_interrupted_training_run(tiny_model, store):
     first = _runs(store, "t-resume")["train"]
     assert first.info.status != "FINISHED"
 
-    summary = run_campaign(model=str(tiny_model), resume="t-resume", tracking_uri=store, **long)
+    with pytest.raises(BadInput, match="ran with 'fp32'"):
+        run_campaign(resume="t-resume", precision="int8", tracking_uri=store, **long)
+    summary = run_campaign(resume="t-resume", tracking_uri=store, **long)  # model: the campaign's
     runs = _runs(store, "t-resume")
     assert runs["train"].info.run_id == first.info.run_id  # the same run, not a new one
     assert runs["train"].info.status == "FINISHED"
