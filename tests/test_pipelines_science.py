@@ -181,3 +181,14 @@ def test_hooks_see_every_position_with_and_without_kv_cache(tiny_model):
         full = bridge.generate(ids, max_new_tokens=4, do_sample=False, stop_at_eos=False,
                                use_past_kv_cache=False, verbose=False)
     assert torch.equal(cached, full)
+
+
+def test_progress_off_a_terminal_is_a_few_plain_lines(capsys):
+    from pipelines.progress import progress
+
+    with progress("collecting", total=100) as bar:
+        for _ in range(100):
+            bar.advance(1, "note")
+    lines = capsys.readouterr().err.splitlines()  # pytest's capture is not a terminal
+    assert 5 <= len(lines) <= 11
+    assert lines[-1].startswith("collecting: 100/100 note")
