@@ -26,3 +26,13 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns/*/ *.egg-info
+
+# --- shared tracking server (issue 6) -------------------------------------------------------
+# `make server` runs mlflow server on 127.0.0.1:$(PORT) over the PostgreSQL database
+# $(SERVER_DB) (created if missing), artifacts served from .cogit/server/artifacts;
+# `make server AUTH=1` adds MLflow basic auth (set MLFLOW_AUTH_ADMIN_PASSWORD first).
+PORT ?= 5000
+SERVER_DB ?= postgresql://postgres@127.0.0.1:5432/cogit
+.PHONY: server
+server: $(STAMP)
+	$(BIN)/python -m cogit_tracker.cli server --backend-store-uri "$(SERVER_DB)" --port $(PORT) $(if $(AUTH),--auth)

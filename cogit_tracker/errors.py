@@ -9,3 +9,52 @@ from __future__ import annotations
 
 class BadInput(ValueError):
     """A bad value from the user: one line, naming the value and what is accepted."""
+
+
+# --- store access (issue 6: server) ---------------------------------------------------------
+class StoreFailure(RuntimeError):
+    """The tracking store refused us or did not answer. Not bad input (a credential is never
+    echoed, and a server that is down is nothing the command line can name), so the CLI prints
+    this one line and exits 1, as for a failed check."""
+
+
+def store_failure(exc: BaseException) -> StoreFailure | None:
+    """One clear line if `exc` is MLflow's 401/403 or a store that does not answer, else None.
+
+    Lines about credentials name the variables to set, never their values."""
+    import os
+
+    code = getattr(exc, "error_code", None)
+    if code == "UNAUTHENTICATED":
+        if not (os.environ.get("MLFLOW_TRACKING_PASSWORD") or os.environ.get("MLFLOW_TRACKING_TOKEN")):
+            return StoreFailure("the tracking server wants credentials: set "
+                                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+                                "(or MLFLOW_TRACKING_TOKEN)")
+        return StoreFailure("the tracking server refused the credentials in "
+                            "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD "
+                            "(or MLFLOW_TRACKING_TOKEN): check them")
+    if code == "PERMISSION_DENIED":
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "this user")
+        return StoreFailure(f"the tracking server denied {user!r} this operation "
+                            "(ask an admin for permission on the experiment)")
+    url = _unanswered_url(exc)
+    if url:
+        return StoreFailure(f"the tracking server at {url} does not answer (is it running? "
+                            "MLflow retried; MLFLOW_HTTP_REQUEST_MAX_RETRIES sets how often)")
+    return None
+
+
+def _unanswered_url(exc: BaseException) -> str | None:
+    """scheme://host:port of a request that failed to connect (MLflow wraps requests' error)."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    cause, seen = exc.__cause__ or exc.__context__, 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, requests.exceptions.ConnectionError):
+            request = getattr(cause, "request", None)
+            parts = urlsplit(getattr(request, "url", "") or "")
+            return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else "?"
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return None

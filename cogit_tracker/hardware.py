@@ -141,6 +141,20 @@ def redact_env(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def environment() -> dict[str, Any]:
+    """What a campaign records as `environment.json`: command line, redacted environment
+    variables and installed package versions, so "what exactly ran on that pod" has an answer
+    after the pod is gone, and no credential travels with it."""
+    packages = {d.metadata["Name"]: d.version for d in metadata.distributions()
+                if d.metadata["Name"]}
+    return {
+        "argv": [_URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", a) for a in sys.argv],
+        "cwd": os.getcwd(),
+        "env": dict(sorted(redact_env(os.environ).items())),
+        "packages": dict(sorted(packages.items(), key=lambda kv: kv[0].lower())),
+    }
+
+
 @functools.cache
 def _nvml():
     """pynvml, initialised once; None when the library, the driver or a GPU is missing."""

@@ -66,5 +66,12 @@ COST_USD = "cost_usd"
 VRAM_PEAK_GB = "vram_peak_gb"
 RAM_PEAK_GB = "ram_peak_gb"
 
+# sync (issue 6): bookkeeping on a copied run; never copied themselves, so a copy of a copy
+# is judged by its own completeness, not its source's
+SYNC_PREFIX = "cogit.sync."
+SYNC_SOURCE = "cogit.sync.source"          # the source store's URI, credentials removed
+SYNC_SOURCE_RUN = "cogit.sync.source_run_id"
+SYNC_COMPLETE = "cogit.sync.complete"      # set last, once everything else is on the target
+
 # decisions: last `cogit-log decision verify` summary, e.g. "2 pass, 1 pending, 2 manual"
 DECISION_VERIFICATION = "cogit.decision.verification"

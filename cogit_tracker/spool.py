@@ -135,9 +135,15 @@ class Applier:
 def coalesce(ops: Iterable[Op]) -> list[Op]:
     """Merge neighbouring metric ops of one run, so a flush costs one request per 1,000 points
     instead of one per `log_metrics` call; order across runs and kinds is kept."""
-    out: list[Op] = []
+    return [op for op, _ in merged(ops)]
+
+
+def merged(ops: Iterable[Op]) -> Iterator[tuple[Op, int]]:
+    """`coalesce`, also saying how many original ops each merged op stands for (a replay
+    counts originals, so that an interrupted one resumes at the right line)."""
+    last: Op | None = None
+    count = 0
     for op in ops:
-        last = out[-1] if out else None
         if (
             last is not None
             and op["op"] == last["op"] == "metrics"
@@ -145,9 +151,13 @@ def coalesce(ops: Iterable[Op]) -> list[Op]:
             and len(last["metrics"]) < BATCH_METRICS
         ):
             last["metrics"] = last["metrics"] + op["metrics"]
-        else:
-            out.append(dict(op))
-    return out
+            count += 1
+            continue
+        if last is not None:
+            yield last, count
+        last, count = dict(op), 1
+    if last is not None:
+        yield last, count
 
 
 @dataclass
@@ -218,12 +228,11 @@ class SpoolFile:
         is saved after each op, so an interrupted replay resumes where it stopped."""
         done = self.applied
         count = 0
-        for i, op in enumerate(self.ops()):
-            if i < done:
-                continue
+        pending = (op for i, op in enumerate(self.ops()) if i >= done)
+        for op, n in merged(pending):  # one request per 1,000 points, as when live
             applier.apply(op)
-            count += 1
-            self._applied_path.write_text(str(i + 1))
+            count += n
+            self._applied_path.write_text(str(done + count))
         self.remove()
         return count
 

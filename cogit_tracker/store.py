@@ -16,9 +16,18 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 
 def tracking_uri(explicit: str | None = None) -> str:
     """The URI to use, checked early so a bad path fails before any run exists."""
-    uri = explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+    uri = pg_driver(explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI)
     if uri.startswith("sqlite:///"):
         _check_writable(Path(uri[len("sqlite:///"):]), uri)
+    return uri
+
+
+def pg_driver(uri: str) -> str:
+    """`postgresql://` -> `postgresql+psycopg2://`: SQLAlchemy 2.1 reads a bare `postgresql://`
+    as psycopg 3, while the driver we install (and MLflow's docs use) is psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg2://" + uri[len(prefix):]
     return uri
 
 

@@ -312,6 +312,8 @@ def campaign(label: str, experiment: str = DEFAULT_EXPERIMENT, model: str | None
     tags_.update({k: str(v) for k, v in (tags or {}).items()})
     camp._start({"op": "create", "uid": camp.uid, "experiment": experiment, "name": label,
                  "parent": None, "start": now_ms(), "tags": tags_}, rate, gpu_count, guard)
+    with _quiet("recording the environment"):
+        camp.log_dict(hardware.environment(), "environment.json")
     return camp
 
 

@@ -145,7 +145,7 @@ class Writer:
         if self._spool is None:
             self._spool = SpoolFile.create(self.spool_dir, self.tracking_uri)
         try:
-            self._spool.append(ops)
+            self._spool.append(coalesce(ops))
         except OSError as exc:
             warnings.warn(f"cogit-tracker: could not spool {len(ops)} ops: {exc}", stacklevel=2)
 

@@ -78,6 +78,47 @@ def tiny_model(tmp_path_factory) -> Path:
     return out
 
 
+
+
+# --- issue 6: real `mlflow server` processes on loopback, over throw-away PostgreSQL ---------
+SERVER_ADMIN_PASSWORD = "cogit-admin-" + uuid.uuid4().hex[:12]  # made per session, never stored
+
+
+def serve_for_test(folder: Path, auth: bool = False, workers: int = 2):
+    """Start a real `mlflow server` (PostgreSQL store, artifacts in `folder`); yield it; stop it
+    and drop its databases. A generator so fixtures of any scope can `yield from` it."""
+    pytest.importorskip("psycopg2")
+    from cogit_tracker import server, store
+
+    name = f"cogit_test_{uuid.uuid4().hex[:12]}"
+    spec = server.ServerSpec(
+        backend_uri=server.with_database(store.pg_driver(PG_ADMIN_URI), name),
+        artifacts=str(folder / "artifacts"), port=server.free_port(), workers=workers,
+        auth=auth, state_dir=folder)
+    env = dict(os.environ, MLFLOW_AUTH_ADMIN_PASSWORD=SERVER_ADMIN_PASSWORD) if auth else None
+    srv = server.Server(spec, log_path=folder / "server.log", env=env)
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+        server.drop_database(spec.backend_uri)
+        if auth:
+            server.drop_database(spec.auth_uri)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """One real tracking server for the session (a start costs ~10 s); `.url`, `.spec`."""
+    yield from serve_for_test(tmp_path_factory.mktemp("mlflow-server"))
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory):
+    """A real tracking server with MLflow basic auth; admin password `SERVER_ADMIN_PASSWORD`."""
+    yield from serve_for_test(tmp_path_factory.mktemp("mlflow-auth-server"), auth=True)
+# --- end issue 6 -----------------------------------------------------------------------------
+
+
 # ---- fake NVML and a clean cogit environment (issue 2: hardware/catalog/cost) ---------------
 # This machine has no NVIDIA GPU and no driver, so GPU tests replace the pynvml functions (the
 # narrowest seam: everything above them, our probe and sampler, runs for real).

@@ -233,3 +233,18 @@ def test_gpu_run_records_catalog_rate_and_vram_peak(store, fake_nvml, monkeypatc
     assert r.data.tags[schema.RATE_SOURCE] == "catalog"
     assert float(r.data.tags[schema.USD_PER_HOUR]) > 0
     assert r.data.metrics[schema.VRAM_PEAK_GB] == pytest.approx(31.5, abs=0.01)
+
+
+def test_campaign_records_its_environment_redacted(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_plantedSECRETvalue0123")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:Pa55wordPlanted@db/app")
+    with ct.campaign("env") as camp:
+        pass
+    path = ct.download_artifacts(camp.uid, "environment.json", tmp_path / "env")
+    text = open(path).read()
+    assert "hf_plantedSECRETvalue0123" not in text and "Pa55wordPlanted" not in text
+    import json
+
+    env = json.loads(text)
+    assert env["env"]["HF_TOKEN"] == "***" and "db/app" in env["env"]["DATABASE_URL"]
+    assert "mlflow" in {k.lower() for k in env["packages"]}
