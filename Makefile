@@ -19,7 +19,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m cogit_tracker.demo
+	$(BIN)/python -m pipelines.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra

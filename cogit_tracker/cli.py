@@ -65,6 +65,54 @@ def cli() -> None:
     """
 
 
+# ----------------------------------------------------------------------------- run (pipelines)
+
+
+@cli.command("run")
+@click.option("--experiment", default="cogit-qmech", show_default=True,
+              help="Experiment registered under the cogit_tracker.pipelines entry points.")
+@click.option("--model", default=None,
+              help="'tiny' (built and trained offline; the default), a save_pretrained folder, "
+                   "or a hub name. On --resume: the campaign's.")
+@click.option("--precision", default=None,
+              help="fp32 (the default), fp16, bf16 or int8. On --resume: the campaign's.")
+@click.option("--campaign", default=None, help="Campaign label (default: model-precision-time).")
+@click.option("--phases", default="1-4", show_default=True,
+              help="Phases to run: 1 encode, 2 train, 3 intervene, 4 reverse (e.g. 1-4, 3-4).")
+@click.option("--layer", type=int, default=None, help="Layer to hook (default: the middle one).")
+@click.option("--quantum-dim", type=int, default=None,
+              help="Dimension of the quantum states, >= d_model (default: 2 x d_model).")
+@click.option("--blend", default="0.25,0.5,0.75,1.0", show_default=True,
+              help="Blend ratios in [0, 1], comma-separated.")
+@click.option("--usd-per-hour", default=None, help="Hourly rate of the machine.")
+@click.option("--budget-usd", default=None, help="Stop the campaign when it has cost this much.")
+@click.option("--resume", default=None, metavar="LABEL",
+              help="Continue this campaign: skip finished phases, reopen an unfinished one.")
+@tracking_option
+@json_option
+def run_cmd(experiment, tracking_uri, as_json, **options) -> None:
+    """Run an experiment's phases as one tracked campaign.
+
+    \b
+    Example:
+        cogit-log run --campaign demo-fp32 --precision fp32
+        cogit-log run --model tiny --precision int8 --phases 1-4 --blend 0.5,1.0
+        cogit-log run --resume demo-fp32
+    """
+    from . import experiments
+
+    summary = experiments.run(experiment, tracking_uri=tracking_uri, **options)
+    if as_json:
+        emit_json(summary)
+    else:
+        from rich.console import Console
+
+        Console().print(experiments.summary_table(summary))
+
+
+# ---- end run (pipelines) ------------------------------------------------------------------
+
+
 # --- issue 6: server and sync ---------------------------------------------------------------
 @cli.command("server")
 @click.option("--backend-store-uri", default=None, metavar="URI",
@@ -149,8 +197,7 @@ def sync_cmd(source, target, experiment, spool_dir, as_json) -> None:
 # --- end issue 6 ----------------------------------------------------------------------------
 
 
-# ==== reports: report, compare, project (issue 5) ===========================================
-
+# ==== reports: report, compare, project (issue 5) ====================================
 def _report_output(fn):
     """`--format`, `--output` and `--json` shared by the three report commands."""
     from .render import FORMATS
@@ -289,6 +336,7 @@ def project_cmd(campaign, to, precision, log_it, experiments, fmt, output, as_js
     _print_table(table, fmt, output, as_json)
 
 # ==== end reports ===========================================================================
+=======
 
 
 # ---- plan (memory planner; cogit_tracker/memory.py) -------------------------------------

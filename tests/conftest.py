@@ -62,6 +62,24 @@ def pg_uri() -> str:
     admin.dispose()
 
 
+# --- pipelines (issue 4): one small trained tiny model for the whole session -------------
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A deliberately small, briefly trained `tiny` (seconds, not minutes): enough for the
+    plumbing tests. The steering-goal test uses the full default recipe instead."""
+    from pipelines import tiny
+
+    recipe = tiny.TinyRecipe(hidden=64, layers=2, heads=2, kv_heads=1, intermediate=128,
+                             steps=40, batch=32, sentences=2000)
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    tiny.train(recipe, out)
+    return out
+
+
+
+
 # --- issue 6: real `mlflow server` processes on loopback, over throw-away PostgreSQL ---------
 SERVER_ADMIN_PASSWORD = "cogit-admin-" + uuid.uuid4().hex[:12]  # made per session, never stored
 
@@ -101,8 +119,7 @@ def auth_server(tmp_path_factory):
 # --- end issue 6 -----------------------------------------------------------------------------
 
 
-# ==== reports (issue 5) ======================================================================
-
+# ==== reports (issue 5) ===============================================================
 @pytest.fixture(scope="session")
 def _two_campaigns_db(_empty_store, tmp_path_factory) -> Path:
     """The `two_campaigns` store, written once per session (seconds) and copied per test."""
@@ -147,6 +164,7 @@ def two_campaigns(store, _two_campaigns_db):
     return {"client": MlflowClient(store), "uri": store, **ids}
 
 
+=======
 # ---- fake NVML and a clean cogit environment (issue 2: hardware/catalog/cost) ---------------
 # This machine has no NVIDIA GPU and no driver, so GPU tests replace the pynvml functions (the
 # narrowest seam: everything above them, our probe and sampler, runs for real).

@@ -1,0 +1,72 @@
+"""The experiment's settings, checked before any run exists, and what the phases hand on."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cogit_tracker.errors import BadInput
+
+PHASES = ("encode", "train", "intervene", "reverse")
+
+
+@dataclass
+class Config:
+    model: str = "tiny"
+    precision: str = "fp32"
+    layer: int | None = None          # default: the middle layer
+    quantum_dim: int | None = None    # default: 2 x d_model
+    blends: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+    device: str = "cpu"               # where the model runs
+    seed: int = 0
+    encode_prompts: int = 200         # prompt pairs for the operators' training states
+    eval_prompts: int = 12            # held-out prompts per polarity for phase 3
+    max_new_tokens: int = 10
+    epochs: int = 80
+    lr: float = 0.002
+    target_fidelity: float = 0.99
+    checkpoint_every: int = 20
+    workdir: Path = field(default_factory=Path.cwd)  # files stay here until uploaded
+    tracking_uri: str | None = None
+    # uids of earlier phases' runs: phases 3 and 4 fetch their artifacts by these
+    encode_uid: str | None = None
+    train_uid: str | None = None
+
+
+def parse_blends(text: str) -> tuple[float, ...]:
+    try:
+        blends = tuple(float(b) for b in text.split(",") if b.strip())
+    except ValueError:
+        raise BadInput(f"--blend {text!r}: expected numbers in [0, 1] separated by commas, "
+                       "e.g. 0.25,0.5,0.75,1.0") from None
+    bad = [b for b in blends if not 0.0 <= b <= 1.0]
+    if not blends or bad:
+        raise BadInput(f"--blend {text!r}: every blend must lie in [0, 1], "
+                       "e.g. 0.25,0.5,0.75,1.0")
+    return blends
+
+
+def parse_phases(text: str) -> tuple[int, ...]:
+    """'1-4', '3', '3-4' or '1,3' -> phase numbers in order."""
+    try:
+        numbers: set[int] = set()
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            numbers.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        numbers = {0}
+    if not numbers or not numbers <= {1, 2, 3, 4}:
+        raise BadInput(f"--phases {text!r}: accepted are phase numbers 1-4, e.g. 1-4, 3-4 or 1,3")
+    return tuple(sorted(numbers))
+
+
+def check_shape(cfg: Config, d_model: int, n_layers: int) -> None:
+    """Fill the defaults that depend on the model and check layer and quantum_dim against it."""
+    if cfg.layer is None:
+        cfg.layer = n_layers // 2
+    if not 0 <= cfg.layer < n_layers:
+        raise BadInput(f"--layer {cfg.layer}: the model has {n_layers} layers, accepted 0-{n_layers - 1}")
+    if cfg.quantum_dim is None:
+        cfg.quantum_dim = 2 * d_model
+    if cfg.quantum_dim < d_model:
+        raise BadInput(f"--quantum-dim {cfg.quantum_dim}: must be at least d_model = {d_model}, "
+                       "or the encoding loses information")
