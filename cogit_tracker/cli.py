@@ -336,7 +336,6 @@ def project_cmd(campaign, to, precision, log_it, experiments, fmt, output, as_js
     _print_table(table, fmt, output, as_json)
 
 # ==== end reports ===========================================================================
-=======
 
 
 # ---- plan (memory planner; cogit_tracker/memory.py) -------------------------------------

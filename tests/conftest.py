@@ -164,7 +164,6 @@ def two_campaigns(store, _two_campaigns_db):
     return {"client": MlflowClient(store), "uri": store, **ids}
 
 
-=======
 # ---- fake NVML and a clean cogit environment (issue 2: hardware/catalog/cost) ---------------
 # This machine has no NVIDIA GPU and no driver, so GPU tests replace the pynvml functions (the
 # narrowest seam: everything above them, our probe and sampler, runs for real).
