@@ -34,8 +34,25 @@ def load(name: str = DEFAULT) -> Callable[..., dict]:
 
 
 def run(name: str = DEFAULT, **options) -> dict:
-    """Load the experiment and run one campaign with these options."""
-    return load(name)(**options)
+    """Load the experiment and run one campaign with these options, then put its charts on
+    its campaign run."""
+    summary = load(name)(**options)
+    log_charts([summary["campaign"]], options.get("tracking_uri"))
+    return summary
+
+
+def log_charts(labels: list[str], tracking_uri: str | None = None) -> None:
+    """Time per phase, cost and fidelity per epoch as images on each campaign's run (under
+    `cogit-report/`), so `mlflow ui` shows them beside the numbers. Tracking must not break
+    the experiment, which is over by now: a failure here only warns."""
+    import warnings
+
+    from . import reports, store
+
+    try:
+        reports.make_report(store.tracking_uri(tracking_uri), campaigns=labels, log=True)
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"cogit-tracker: could not log the campaign charts: {exc}", stacklevel=2)
 
 
 def summary_table(summary: dict):

@@ -59,6 +59,19 @@ class PhaseProjection:
     fit_note: str
 
 
+def host_spec(campaign: Campaign) -> Spec:
+    """A GPU-less source, from the host speed the campaign measured at its start
+    (`hardware.host_speed`): its float32 matmul rate stands where a GPU's TFLOPS would."""
+    gflops = campaign.attrs.get(s.CPU_GFLOPS)
+    bandwidth = campaign.attrs.get(s.CPU_BANDWIDTH_GBS)
+    if not gflops or not bandwidth:
+        raise BadInput(f"campaign {campaign.label!r} ran without a GPU and recorded no host "
+                       f"speed ({s.CPU_GFLOPS}); accepted: a campaign measured on a catalog "
+                       f"GPU, or a CPU campaign recorded by this version")
+    name = campaign.attrs.get(s.CPU_MODEL) or "CPU"
+    return Spec("cpu", name, 0.0, float(bandwidth), float(gflops) / 1000, None)
+
+
 def gpu_spec(key: str) -> Spec:
     """The catalog's entry for `key` (catalog.get raises BadInput for an unknown key)."""
     from . import catalog
@@ -99,17 +112,18 @@ def planner_fit(model: str | None, quantum_dim: int | None, precision: str | Non
 
 
 def fit_check(phase: Phase, target: Spec, gpu_count: int, ratio: float,
-              planned: tuple[bool, str] | None) -> tuple[bool, str]:
-    """The planner's verdict first; then the measured VRAM peak, scaled by the
-    bytes-per-weight ratio when the precision changes (conservative: activations do not
-    shrink with the weights), must fit in the target's VRAM x GPU count."""
+              planned: tuple[bool, str] | None, on_cpu: bool = False) -> tuple[bool, str]:
+    """The planner's verdict first; then the measured VRAM peak (for a CPU run, its RAM
+    peak: an upper bound, it includes the interpreter), scaled by the bytes-per-weight ratio
+    when the precision changes (conservative: activations do not shrink with the weights),
+    must fit in the target's VRAM x GPU count."""
     notes = []
     if planned is not None:
         ok, note = planned
         if not ok:
             return False, note
         notes.append(note)
-    peak = phase.figures.vram_peak_gb
+    peak = phase.figures.ram_peak_gb if on_cpu else phase.figures.vram_peak_gb
     have = target.vram_gb * gpu_count
     if peak is None:
         notes.append("no VRAM peak logged")
@@ -120,8 +134,12 @@ def fit_check(phase: Phase, target: Spec, gpu_count: int, ratio: float,
     return True, "; ".join(notes)
 
 
-def classify(phase: Phase) -> tuple[str, str]:
+def classify(phase: Phase, on_cpu: bool = False) -> tuple[str, str]:
     f = phase.figures
+    if on_cpu:  # all of a CPU run's work would move to the GPU
+        if f.tokens_per_s is not None:
+            return "memory", f"generation at {f.tokens_per_s:.1f} tok/s on the CPU"
+        return "compute", "ran on the CPU (no tokens/s logged)"
     if f.vram_peak_gb is None or f.vram_peak_gb < HOST_VRAM_GB:
         shown = "none" if f.vram_peak_gb is None else f"{f.vram_peak_gb:.1f} GB"
         return "host", f"VRAM peak {shown} < {HOST_VRAM_GB:g} GB"
@@ -135,11 +153,9 @@ def project(campaign: Campaign, to: str, precision: str | None = None,
     """The projection as a plain dict (what `--log` stores and `check_against` reads back).
     `quantum_dim` (the phases' logged param) lets the memory planner check the fit."""
     src_key = campaign.attr("gpu.key")
-    if not src_key or src_key == "none":
-        raise BadInput(f"campaign {campaign.label!r} was measured without a GPU "
-                       f"(gpu.key={src_key!r}), and a projection scales measured GPU time by "
-                       f"catalog ratios; accepted: a campaign measured on a catalog GPU")
-    source, target = gpu_spec(src_key), gpu_spec(to)
+    on_cpu = not src_key or src_key == "none"
+    source = host_spec(campaign) if on_cpu else gpu_spec(src_key)
+    target = gpu_spec(to)
     # What the weights really were after loading beats what was asked for (the reference
     # log's "FP16" run had float32 weights).
     loaded = next((p.attrs[s.DTYPE_LOADED] for p in campaign.phases
@@ -153,7 +169,8 @@ def project(campaign: Campaign, to: str, precision: str | None = None,
     count = int(campaign.attr("gpu.count") or 1)
     model = campaign.attr("model")
     phases = [_phase(ph, source, target, count, w_ratio,
-                     planner_fit(model, quantum_dim, precision, ph.name == "train", target))
+                     planner_fit(model, quantum_dim, precision, ph.name == "train", target),
+                     on_cpu)
               for ph in campaign.phases]
     all_fit = all(p.fits for p in phases)
     measured_s = sum(p.measured_s for p in phases if p.measured_s is not None)
@@ -174,9 +191,9 @@ def project(campaign: Campaign, to: str, precision: str | None = None,
 
 
 def _phase(ph: Phase, source: Spec, target: Spec, count: int, w_ratio: float,
-           planned: tuple[bool, str] | None) -> PhaseProjection:
-    bound, reason = classify(ph)
-    fits, note = fit_check(ph, target, count, w_ratio, planned)
+           planned: tuple[bool, str] | None, on_cpu: bool = False) -> PhaseProjection:
+    bound, reason = classify(ph, on_cpu)
+    fits, note = fit_check(ph, target, count, w_ratio, planned, on_cpu)
     factor = {"host": 1.0,
               "memory": source.bandwidth_gbs / target.bandwidth_gbs * w_ratio,
               "compute": source.fp16_tflops / target.fp16_tflops}[bound]
@@ -192,9 +209,13 @@ def assumptions(source: Spec, target: Spec, old_p, new_p, w_ratio: float, count:
                 ) -> list[str]:
     rate = "no catalog rate, cost not projected" if target.usd_per_hour is None \
         else f"${target.usd_per_hour:.2f}/h x {count} GPU(s)"
+    src = (f"source cpu ({source.name}): {source.fp16_tflops * 1000:g} GFLOPS float32 matmul "
+           f"and {source.bandwidth_gbs:g} GB/s copy, measured at campaign start; every phase "
+           f"moves to the GPU" if source.key == "cpu" else
+           f"source {source.key}: {source.fp16_tflops:g} dense FP16 TFLOPS, "
+           f"{source.bandwidth_gbs:g} GB/s, {source.vram_gb:g} GB")
     return [
-        f"source {source.key}: {source.fp16_tflops:g} dense FP16 TFLOPS, "
-        f"{source.bandwidth_gbs:g} GB/s, {source.vram_gb:g} GB",
+        src,
         f"target {target.key}: {target.fp16_tflops:g} dense FP16 TFLOPS, "
         f"{target.bandwidth_gbs:g} GB/s, {target.vram_gb:g} GB, {rate}",
         f"compute-bound x{source.fp16_tflops / target.fp16_tflops:.3f} (TFLOPS ratio); "

@@ -29,6 +29,9 @@ CPU_MODEL = "cogit.cpu.model"
 CPU_CORES = "cogit.cpu.cores"
 RAM_TOTAL_GB = "cogit.ram_total_gb"
 HOST = "cogit.host"
+# measured on GPU-less hosts at campaign start, so a CPU run can be projected onto a GPU
+CPU_GFLOPS = "cogit.cpu.gflops"
+CPU_BANDWIDTH_GBS = "cogit.cpu.bandwidth_gbs"
 
 USD_PER_HOUR = "cogit.cost.usd_per_hour"
 RATE_SOURCE = "cogit.cost.rate_source"

@@ -38,6 +38,7 @@ class CampaignSpec:
     status: str = "FINISHED"
     start_ms: int = 1_763_000_000_000
     dtype_loaded: str | None = None  # e.g. "torch.float32" when "fp16" was asked for
+    extra_tags: dict[str, str] = field(default_factory=dict)  # e.g. a CPU run's host speed
 
 
 def reference_phases(speed: float = 1.0, fidelity: float = 0.989,
@@ -61,7 +62,7 @@ def campaign_tags(spec: CampaignSpec) -> dict[str, str]:
     }
     if spec.usd_per_hour is not None:
         tags[s.USD_PER_HOUR] = str(spec.usd_per_hour)
-    return tags
+    return {**tags, **spec.extra_tags}
 
 
 def phase_tags(spec: CampaignSpec, phase: PhaseSpec, index: int, parent: str) -> dict[str, str]:

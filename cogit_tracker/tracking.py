@@ -309,6 +309,8 @@ def campaign(label: str, experiment: str = DEFAULT_EXPERIMENT, model: str | None
                     precision=precision, provider=provider, rate=rate, budget=guard)
     tags_ = _base_tags("campaign", label, model, precision, rate, camp.uid, provider)
     tags_["mlflow.runName"] = label
+    if profile.gpu_count == 0:
+        tags_.update(hardware.host_speed())
     tags_.update({k: str(v) for k, v in (tags or {}).items()})
     camp._start({"op": "create", "uid": camp.uid, "experiment": experiment, "name": label,
                  "parent": None, "start": now_ms(), "tags": tags_}, rate, gpu_count, guard)

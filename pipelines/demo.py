@@ -11,6 +11,8 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from cogit_tracker import experiments
+
 from .experiment import run_campaign
 
 ROWS = (  # (phase, metric, label)
@@ -56,11 +58,18 @@ def main() -> None:
                                       campaign=f"demo-{precision}-{stamp}",
                                       tracking_uri=args.tracking_uri))
         seconds.append(time.perf_counter() - start)
+    labels = [s["campaign"] for s in summaries]
+    experiments.log_charts(labels, args.tracking_uri)
     console = Console()
     console.print(comparison(summaries, seconds))
-    console.print("See the runs, their metrics and the generations tables with:\n"
-                  "    mlflow ui --backend-store-uri sqlite:///mlflow.db   "
-                  "(then open http://127.0.0.1:5000, experiment cogit-qmech)")
+    console.print(
+        "See the runs, their metrics, charts and the generations tables with:\n"
+        "    .venv/bin/mlflow ui    (in this folder; then open http://127.0.0.1:5000, "
+        "experiment cogit-qmech)\n"
+        "Compare and project them with:\n"
+        f"    .venv/bin/cogit-log compare {labels[0]} {labels[1]}\n"
+        f"    .venv/bin/cogit-log report --campaign {labels[0]} --campaign {labels[1]}\n"
+        f"    .venv/bin/cogit-log project {labels[0]} --to h100-sxm")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def test_log_stores_the_projection_on_the_campaign_run(two_campaigns, tmp_path):
 def test_bad_input(two_campaigns):
     sy.make_campaign(two_campaigns["client"], "e", sy.CampaignSpec(
         "cpu-run", sy.reference_phases(), gpu_key="none"))
-    one_line_error(["project", "cpu-run", "--to", "h100-sxm"], "'none'")
+    one_line_error(["project", "cpu-run", "--to", "h100-sxm"], "'cpu-run'", "host speed")
     one_line_error(["project", "run-001", "--to", "tpu-v9"], "tpu-v9")
     one_line_error(["project", "run-001", "--to", "h100-sxm", "--precision", "fp8"], "'fp8'",
                    "int8")
@@ -148,3 +148,23 @@ def test_the_memory_planner_checks_the_fit_first(store):
     fp16 = project_json("run-qwen", "--to", "h100-sxm", "--precision", "fp16")
     assert fp16["rows"][-1]["projected_s"] is not None
     assert all("plan " in r["fit"] for r in fp16["rows"][:-1])
+
+
+def test_cpu_campaign_projects_from_its_measured_host_speed(two_campaigns):
+    """A GPU-less run carries the host's measured matmul rate and copy bandwidth; every phase
+    moves to the GPU: generation scales by bandwidth, the rest by FLOP rate."""
+    from cogit_tracker import schema
+
+    phases = sy.reference_phases(vram_gb=0.0)
+    for ph in phases:
+        ph.vram_peak_gb = None
+    sy.make_campaign(two_campaigns["client"], "e", sy.CampaignSpec(
+        "cpu-measured", phases, gpu_key="none", precision="fp32", usd_per_hour=None,
+        extra_tags={schema.CPU_GFLOPS: "98.9", schema.CPU_BANDWIDTH_GBS: "33.5"}))
+    doc = project_json("cpu-measured", "--to", "h100-sxm")
+    rows = {r["phase"]: r for r in doc["rows"]}
+    assert rows["intervene"]["bound"] == "memory"
+    assert rows["train"]["bound"] == "compute"
+    assert rows["train"]["factor"] == pytest.approx(0.0989 / 989, rel=1e-3)
+    assert rows["intervene"]["factor"] == pytest.approx(33.5 / 3350, rel=1e-3)
+    assert rows["train"]["projected_s"] == pytest.approx(1500 * 0.0989 / 989, rel=1e-3)
