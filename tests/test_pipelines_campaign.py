@@ -202,3 +202,27 @@ def test_oom_advice_comes_from_the_planner(tiny_model, capsys):
     _print_oom_advice(Config(precision="fp32", quantum_dim=256), str(tiny_model))
     err = capsys.readouterr().err
     assert "CUDA ran out of memory" in err and "--quantum-dim" in err
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_campaign_against_the_server_reports_the_same_over_rest_and_sql(
+        tiny_model, mlflow_server, tmp_path, monkeypatch):
+    """Issue 6 end to end: the pipelines log a whole campaign straight to a real `mlflow server`
+    on PostgreSQL; the report read through its REST API and straight from its PostgreSQL
+    tables must be identical."""
+    from cogit_tracker.render import render
+    from cogit_tracker.reports import make_report
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COGIT_SPOOL_DIR", str(tmp_path / "spool"))
+    label = f"server-{os.getpid()}"
+    run_campaign(model=str(tiny_model), precision="fp32", campaign=label,
+                 tracking_uri=mlflow_server.url, **SMALL)
+    over_rest = make_report(mlflow_server.url, campaigns=[label])
+    over_sql = make_report(mlflow_server.spec.backend_uri, campaigns=[label])
+    assert render(over_rest, "json") == render(over_sql, "json")
+    rows = json.loads(render(over_rest, "json"))["rows"]
+    assert {r["phase"] for r in rows} >= {"encode", "train", "intervene", "reverse"}
+    assert all(r["status"] == "FINISHED" for r in rows if r["phase"] != "total")
+    assert not list((tmp_path / "spool").glob("*.jsonl"))  # nothing had to be spooled
