@@ -107,11 +107,7 @@ class _Run:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Queue metric points; returns at once. They reach the store within `COGIT_FLUSH_S`."""
-        ts = now_ms()
-        self._writer.submit(
-            {"op": "metrics", "uid": self.uid,
-             "metrics": [[k, float(v), ts, step or 0] for k, v in metrics.items()]}
-        )
+        self._writer.metrics(self.uid, metrics, step or 0)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         self._writer.submit({"op": "params", "uid": self.uid,

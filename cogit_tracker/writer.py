@@ -16,8 +16,9 @@ import time
 import warnings
 from collections import deque
 from pathlib import Path
+from typing import Mapping
 
-from .spool import Applier, Op, SpoolFile, coalesce, default_dir
+from .spool import Applier, Op, SpoolFile, coalesce, default_dir, now_ms
 
 
 def _env_float(name: str, default: float) -> float:
@@ -25,6 +26,23 @@ def _env_float(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+class _Points:
+    """Metric points of one run, queued as columns (see `Writer.metrics`)."""
+
+    __slots__ = ("uid", "keys", "values", "stamps", "steps")
+
+    def __init__(self, uid: str) -> None:
+        self.uid = uid
+        self.keys: list[str] = []
+        self.values: list[float] = []
+        self.stamps: list[int] = []
+        self.steps: list[int] = []
+
+    def op(self) -> Op:
+        return {"op": "metrics", "uid": self.uid,
+                "metrics": [list(p) for p in zip(self.keys, self.values, self.stamps, self.steps)]}
 
 
 class Writer:
@@ -37,8 +55,11 @@ class Writer:
         self.retry_s = _env_float("COGIT_RETRY_S", 5.0)
         self._applier = Applier(MlflowClient(tracking_uri=tracking_uri))
         self._queue: deque[Op] = deque()
-        self.wake_at = 50_000  # queued ops before a flush starts early, to bound memory
-        self._cv = threading.Condition()
+        self.wake_at = 50_000  # queued points before a flush starts early, to bound memory
+        self._queued = 0
+        self._tail: _Points | None = None  # the queue's last entry, while it takes points
+        self._lock = threading.Lock()
+        self._cv = threading.Condition(self._lock)
         self._busy = False  # the thread holds ops taken from the queue
         self._spool: SpoolFile | None = None
         self._last_try = 0.0
@@ -48,12 +69,31 @@ class Writer:
 
     # -- called by the experiment: cheap, never touches the store ---------------------------
     def submit(self, op: Op) -> None:
-        # No lock: deque.append is atomic, and a lock here would put the experiment's hot loop
-        # in contention with the writer thread. Metric points wait for the timer, so a burst of
-        # logging is not slowed by a flush competing for the GIL; other ops wake the thread.
-        self._queue.append(op)
-        if op["op"] != "metrics" or len(self._queue) >= self.wake_at:
-            with self._cv:
+        with self._cv:
+            self._queue.append(op)
+            self._tail = None
+            self._cv.notify()
+
+    def metrics(self, uid: str, points: Mapping[str, float], step: int) -> None:
+        """Queue metric points. They wait for the timer rather than wake the thread, so a
+        burst of logging is not slowed by a flush competing for the GIL, and they go into flat
+        columns, which allocate no object the garbage collector tracks: a burst of 10,000
+        `log_metrics` calls then triggers no collection (a full one costs ~0.1 s once MLflow
+        is imported, and made the difference between 0.02 s and 0.2 s for 10,000 points)."""
+        ts = now_ms()
+        with self._lock:
+            tail = self._tail
+            if tail is None or tail.uid != uid:
+                tail = self._tail = _Points(uid)
+                self._queue.append(tail)
+            for key, value in points.items():
+                value = float(value)
+                tail.keys.append(key)
+                tail.values.append(value)
+                tail.stamps.append(ts)
+                tail.steps.append(step)
+            self._queued += len(points)
+            if self._queued >= self.wake_at:
                 self._cv.notify()
 
     def run_id(self, uid: str, timeout: float = 10.0) -> str | None:
@@ -86,8 +126,7 @@ class Writer:
                 self._cv.wait(0.05)
             if not self._queue and not self._busy:
                 return True
-            self._spool_now(list(self._queue))
-            self._queue.clear()
+            self._spool_now(self._take())
             return False
 
     def close(self, timeout: float = 30.0) -> None:
@@ -106,18 +145,21 @@ class Writer:
                 if self._closed and not self._queue:
                     return
                 self._busy = True
-            ops = []
-            try:
-                while True:
-                    ops.append(self._queue.popleft())
-            except IndexError:
-                pass
+                ops = self._take()
             try:
                 self._write(ops)
             finally:
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
+
+    def _take(self) -> list[Op]:
+        """Everything queued, as plain ops (the caller holds the lock)."""
+        ops = [o.op() if isinstance(o, _Points) else o for o in self._queue]
+        self._queue.clear()
+        self._tail = None
+        self._queued = 0
+        return ops
 
     def _write(self, ops: list[Op]) -> None:
         if self._spool is not None and not self._try_replay():
