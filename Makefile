@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "$(TORCH)"
-	$(BIN)/pip install -q --config-settings editable_mode=compat -e ".[experiment,postgres,test]"
+	$(BIN)/pip install -q -e ".[experiment,postgres,test]"
 	touch $(STAMP)
 
 install: $(STAMP)
