@@ -166,7 +166,7 @@ def project(campaign: Campaign, to: str, precision: str | None = None,
     precision = precision or measured_prec
     old_b, new_b = BYTES_PER_WEIGHT.get(measured_prec), BYTES_PER_WEIGHT.get(precision)
     w_ratio = new_b / old_b if old_b and new_b else 1.0
-    count = int(campaign.attr("gpu.count") or 1)
+    count = max(int(campaign.attr("gpu.count") or 1), 1)  # a CPU run projects onto one GPU
     model = campaign.attr("model")
     phases = [_phase(ph, source, target, count, w_ratio,
                      planner_fit(model, quantum_dim, precision, ph.name == "train", target),
@@ -218,8 +218,8 @@ def assumptions(source: Spec, target: Spec, old_p, new_p, w_ratio: float, count:
         src,
         f"target {target.key}: {target.fp16_tflops:g} dense FP16 TFLOPS, "
         f"{target.bandwidth_gbs:g} GB/s, {target.vram_gb:g} GB, {rate}",
-        f"compute-bound x{source.fp16_tflops / target.fp16_tflops:.3f} (TFLOPS ratio); "
-        f"memory-bound x{source.bandwidth_gbs / target.bandwidth_gbs * w_ratio:.3f} "
+        f"compute-bound x{source.fp16_tflops / target.fp16_tflops:.3g} (TFLOPS ratio); "
+        f"memory-bound x{source.bandwidth_gbs / target.bandwidth_gbs * w_ratio:.3g} "
         f"(bandwidth ratio x bytes/weight {old_p}->{new_p} = {w_ratio:g}); host-bound x1",
         f"host-bound: VRAM peak < {HOST_VRAM_GB:g} GB; memory-bound: logged tokens_per_s; "
         f"else compute-bound",

@@ -2,7 +2,6 @@
 (DESIGN.md schema), made directly with `MlflowClient`; and a real `mlflow server` fixture."""
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
@@ -35,41 +34,10 @@ def make_campaign(uri: str, label: str, gpu_key: str, precision: str,
 
 
 @pytest.fixture
-def mlflow_server(tmp_path, _empty_store):
-    """A real `mlflow server` on loopback (sqlite backend, served artifacts); its URI."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+def own_server(tmp_path):
+    """A fresh real `mlflow server` of its own (so numbering starts at 1), over a throw-away
+    PostgreSQL database, started by the same code as every other test server; its URL."""
+    from conftest import serve_for_test
 
-    db = tmp_path / "server.db"
-    shutil.copyfile(_empty_store, db)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{db}",
-         "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{uri}/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "server.log").read_text()[-2000:])
-                time.sleep(0.5)
-        yield uri
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    for srv in serve_for_test(tmp_path, workers=1):
+        yield srv.url

@@ -10,7 +10,7 @@ from conftest import REPO
 if str(REPO) not in sys.path:          # bench/ is not installed; `pytest` alone may lack it
     sys.path.insert(0, str(REPO))
 from bench.decision_numbers import numbers, run_writers  # noqa: E402
-from decision_runs import mlflow_server  # noqa: F401  (a fixture)
+from decision_runs import own_server  # noqa: F401  (a fixture)
 
 PROCESSES, EACH = 8, 25
 
@@ -44,16 +44,16 @@ def test_concurrent_writers_postgres(pg_uri, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_http_store_claims_numbers_by_experiment_name(mlflow_server, tmp_path, monkeypatch):
+def test_http_store_claims_numbers_by_experiment_name(own_server, tmp_path, monkeypatch):
     """No database behind an HTTP store: numbers are claimed through unique experiment names,
     and a failed `new` releases its claim (fault injected at the artifact-writing seam)."""
     from cogit_tracker.decisions.model import Decision
     from cogit_tracker.decisions.store import DecisionLog
 
     monkeypatch.chdir(tmp_path)
-    run_writers(mlflow_server, 3, 4)
-    assert numbers(mlflow_server) == list(range(1, 13))
-    log = DecisionLog(mlflow_server)
+    run_writers(own_server, 3, 4)
+    assert numbers(own_server) == list(range(1, 13))
+    log = DecisionLog(own_server)
 
     def boom(run_id, d):
         raise OSError("disk full")
@@ -62,4 +62,4 @@ def test_http_store_claims_numbers_by_experiment_name(mlflow_server, tmp_path, m
         patch.setattr(log, "_artifacts", boom)
         log.create(Decision(title="doomed"))
     assert log.create(Decision(title="after")).number == 13
-    assert numbers(mlflow_server) == list(range(1, 14))
+    assert numbers(own_server) == list(range(1, 14))

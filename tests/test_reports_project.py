@@ -158,8 +158,10 @@ def test_cpu_campaign_projects_from_its_measured_host_speed(two_campaigns):
     phases = sy.reference_phases(vram_gb=0.0)
     for ph in phases:
         ph.vram_peak_gb = None
+        ph.metrics = {**ph.metrics, schema.RAM_PEAK_GB: 0.9}  # what fits is checked on RAM
     sy.make_campaign(two_campaigns["client"], "e", sy.CampaignSpec(
-        "cpu-measured", phases, gpu_key="none", precision="fp32", usd_per_hour=None,
+        "cpu-measured", phases, gpu_key="none", gpu_count=0, precision="fp32",
+        usd_per_hour=None,
         extra_tags={schema.CPU_GFLOPS: "98.9", schema.CPU_BANDWIDTH_GBS: "33.5"}))
     doc = project_json("cpu-measured", "--to", "h100-sxm")
     rows = {r["phase"]: r for r in doc["rows"]}
@@ -168,3 +170,4 @@ def test_cpu_campaign_projects_from_its_measured_host_speed(two_campaigns):
     assert rows["train"]["factor"] == pytest.approx(0.0989 / 989, rel=1e-3)
     assert rows["intervene"]["factor"] == pytest.approx(33.5 / 3350, rel=1e-3)
     assert rows["train"]["projected_s"] == pytest.approx(1500 * 0.0989 / 989, rel=1e-3)
+    assert doc["rows"][-1]["fit"] != "DOES NOT FIT: no estimate"  # gpu.count 0 -> one GPU
