@@ -48,8 +48,12 @@ def time_per_phase(campaigns: list[Campaign]):
 def cost_per_campaign(campaigns: list[Campaign]):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 0.4 * len(campaigns) + 1.6))
-    ax.barh([c.label for c in campaigns], [c.totals().cost_usd or 0 for c in campaigns],
-            color="#c0504d")
+    costs = [c.totals().cost_usd or 0 for c in campaigns]
+    ax.barh([c.label for c in campaigns], costs, color="#c0504d")
+    if not any(costs):  # an empty axis would read as "free"; say why instead
+        ax.text(0.5, 0.5, "no cost recorded: no hourly rate was known for these runs\n"
+                "(usd_per_hour=, COGIT_USD_PER_HOUR or cogit.toml)", ha="center",
+                va="center", transform=ax.transAxes, color="#666")
     ax.invert_yaxis()
     ax.set_xlabel("USD")
     ax.set_title("Cost per campaign")

@@ -226,3 +226,14 @@ def test_campaign_against_the_server_reports_the_same_over_rest_and_sql(
     assert {r["phase"] for r in rows} >= {"encode", "train", "intervene", "reverse"}
     assert all(r["status"] == "FINISHED" for r in rows if r["phase"] != "total")
     assert not list((tmp_path / "spool").glob("*.jsonl"))  # nothing had to be spooled
+
+
+def test_train_logs_fidelity_per_epoch_then_the_final_value_last(campaign_run):
+    """Reports chart `fidelity` per epoch (DESIGN.md): one point per epoch, the final last."""
+    uri, summary = campaign_run
+    train = _runs(uri, "t-fp32")["train"]
+    history = sorted(MlflowClient(uri).get_metric_history(train.info.run_id, "fidelity"),
+                     key=lambda m: m.step)
+    assert [m.step for m in history] == list(range(SMALL["epochs"] + 1))
+    assert train.data.metrics["fidelity"] == history[-1].value
+    assert history[-1].value == pytest.approx(summary["phases"]["train"]["fidelity"])
