@@ -211,7 +211,9 @@ def assumptions(source: Spec, target: Spec, old_p, new_p, w_ratio: float, count:
         else f"${target.usd_per_hour:.2f}/h x {count} GPU(s)"
     src = (f"source cpu ({source.name}): {source.fp16_tflops * 1000:g} GFLOPS float32 matmul "
            f"and {source.bandwidth_gbs:g} GB/s copy, measured at campaign start; every phase "
-           f"moves to the GPU" if source.key == "cpu" else
+           f"moves to the GPU; peak-rate ratios ignore fixed costs (Python, kernel launches, "
+           f"transfers), so for small models the projection is a lower bound"
+           if source.key == "cpu" else
            f"source {source.key}: {source.fp16_tflops:g} dense FP16 TFLOPS, "
            f"{source.bandwidth_gbs:g} GB/s, {source.vram_gb:g} GB")
     return [
