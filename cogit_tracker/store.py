@@ -40,15 +40,6 @@ def _check_writable(db: Path, uri: str) -> None:
         raise BadInput(f"tracking store {uri!r}: {str(target)!r} is not writable")
 
 
-def use(explicit: str | None = None) -> str:
-    """Point MLflow's fluent API at the resolved store and return its URI."""
-    import mlflow
-
-    uri = tracking_uri(explicit)
-    mlflow.set_tracking_uri(uri)
-    return uri
-
-
 def client(explicit: str | None = None):
     """An `MlflowClient` on the resolved store."""
     from mlflow.tracking import MlflowClient

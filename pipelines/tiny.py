@@ -72,14 +72,6 @@ def build_tokenizer(words: list[str]):
                                   eos_token=EOS)
 
 
-def load_tokenizer(path: Path):
-    """The saved fast tokenizer, passed to the bridge explicitly: left to itself,
-    `boot_transformers` on a local Qwen2 folder swaps in a byte-level Qwen2 tokenizer."""
-    from transformers import PreTrainedTokenizerFast
-
-    return PreTrainedTokenizerFast.from_pretrained(str(path))
-
-
 def build_model(recipe: TinyRecipe, vocab_size: int):
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cogit_tracker.errors import BadInput
-from pipelines import corpus, models, quantum, steering, tiny
+from pipelines import corpus, models, quantum, steering
 
 
 # ------------------------------------------------------------------------------- corpus
