@@ -1,10 +1,46 @@
-"""Tag and metric names from DESIGN.md, in one place.
+"""The contract of DESIGN.md in one place: tag and metric names, precisions with their bytes,
+the one unit of memory, and the MLflow names and limits we rely on.
 
-Every module reads and writes these names through this file, so the contract that the
-reports, the decision log and `mlflow ui` rely on cannot drift between modules.
+Every module reads and writes these names through this file, so what the reports, the decision
+log and `mlflow ui` rely on cannot drift between modules.
 """
 from __future__ import annotations
 
+from .errors import BadInput
+
+# ---------------------------------------------------------------- units
+#: Every `*_gb` tag and metric is decimal gigabytes (10^9 bytes), as the GPU catalog and the
+#: memory planner count ("a 32 GB card"); never GiB.
+GB = 1_000_000_000
+
+# ---------------------------------------------------------------- precisions
+#: Bytes one stored weight takes. int8/int4 are the bitsandbytes/GPTQ-style packed sizes; their
+#: scales and zero points add ~1-3 % that nothing here counts.
+PRECISION_BYTES: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
+PRECISIONS = tuple(PRECISION_BYTES)
+# other spellings of a precision: torch dtype names (what `cogit.model.dtype_loaded` records)
+_PRECISION_ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",
+                      "qint8": "int8"}
+
+
+def precision_of(name: str | None) -> str | None:
+    """The precision a tag or a loaded dtype names (`fp16`, `torch.float16`, `half`), or None."""
+    if not name:
+        return None
+    key = str(name).strip().lower().removeprefix("torch.")
+    key = _PRECISION_ALIASES.get(key, key)
+    return key if key in PRECISION_BYTES else None
+
+
+def check_precision(name: str, what: str = "precision") -> str:
+    """The canonical precision for `name`; anything else is the user's bad input."""
+    found = precision_of(name)
+    if found is None:
+        raise BadInput(f"unknown {what} {name!r}; accepted: {', '.join(PRECISIONS)}")
+    return found
+
+
+# ---------------------------------------------------------------- tags every cogit run carries
 UID = "cogit.uid"            # UUID4, stable across stores; links use it, never run_id
 KIND = "cogit.kind"          # campaign | phase | decision
 KINDS = ("campaign", "phase", "decision")
@@ -12,7 +48,6 @@ KINDS = ("campaign", "phase", "decision")
 CAMPAIGN = "cogit.campaign"
 MODEL = "cogit.model"
 PRECISION = "cogit.precision"
-PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int4")
 PROVIDER = "cogit.provider"
 PHASE = "cogit.phase"
 PHASE_INDEX = "cogit.phase.index"
@@ -32,6 +67,7 @@ HOST = "cogit.host"
 # measured on GPU-less hosts at campaign start, so a CPU run can be projected onto a GPU
 CPU_GFLOPS = "cogit.cpu.gflops"
 CPU_BANDWIDTH_GBS = "cogit.cpu.bandwidth_gbs"
+NO_GPU = "none"              # gpu.key, driver and cuda of a host without a GPU
 
 USD_PER_HOUR = "cogit.cost.usd_per_hour"
 RATE_SOURCE = "cogit.cost.rate_source"
@@ -42,7 +78,7 @@ FAILURE = "cogit.failure"
 FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stale")
 FAILURE_MESSAGE = "cogit.failure.message"
 
-# decisions
+# ---------------------------------------------------------------- decisions
 DECISION_EXPERIMENT = "captains-log"
 DECISION_NUMBER = "cogit.decision.number"
 DECISION_TITLE = "cogit.decision.title"
@@ -50,12 +86,15 @@ DECISION_STATUS = "cogit.decision.status"
 DECISION_STATUSES = ("proposed", "accepted", "superseded", "validated", "refuted")
 DECISION_DATE = "cogit.decision.date"
 DECISION_CHOSEN = "cogit.decision.chosen"
+# last `cogit-log decision verify` summary, e.g. "2 pass, 1 pending, 2 manual"
+DECISION_VERIFICATION = "cogit.decision.verification"
 LINK_ROLES = ("context", "evidence", "validation", "supersedes")
+LINK_PREFIX = "cogit.link."
 
 
 def link_tag(uid: str) -> str:
     """Tag on a decision run naming a linked run by its uid; the value is the role."""
-    return f"cogit.link.{uid}"
+    return f"{LINK_PREFIX}{uid}"
 
 
 def decision_tag(number: int) -> str:
@@ -63,18 +102,32 @@ def decision_tag(number: int) -> str:
     return f"cogit.decision.{number:03d}"
 
 
-# metrics every phase run ends with
+# ---------------------------------------------------------------- sync
+# bookkeeping on a copied run; never copied themselves, so a copy of a copy is judged by its
+# own completeness, not its source's
+SYNC_PREFIX = "cogit.sync."
+SYNC_SOURCE = "cogit.sync.source"          # the source store's URI, credentials masked
+SYNC_SOURCE_RUN = "cogit.sync.source_run_id"
+SYNC_COMPLETE = "cogit.sync.complete"      # set last, once everything else is on the target
+
+# ---------------------------------------------------------------- metrics
+# every phase run ends with these
 DURATION_S = "duration_s"
 COST_USD = "cost_usd"
 VRAM_PEAK_GB = "vram_peak_gb"
 RAM_PEAK_GB = "ram_peak_gb"
+# the phases' own that reports read
+FIDELITY = "fidelity"
+GENERATIONS = "generations"
+TOKENS_PER_S = "tokens_per_s"
+SENTIMENT_SHIFT = "sentiment_shift"
 
-# sync (issue 6): bookkeeping on a copied run; never copied themselves, so a copy of a copy
-# is judged by its own completeness, not its source's
-SYNC_PREFIX = "cogit.sync."
-SYNC_SOURCE = "cogit.sync.source"          # the source store's URI, credentials removed
-SYNC_SOURCE_RUN = "cogit.sync.source_run_id"
-SYNC_COMPLETE = "cogit.sync.complete"      # set last, once everything else is on the target
-
-# decisions: last `cogit-log decision verify` summary, e.g. "2 pass, 1 pending, 2 manual"
-DECISION_VERIFICATION = "cogit.decision.verification"
+# ---------------------------------------------------------------- MLflow's names and limits
+PARENT_RUN = "mlflow.parentRunId"   # mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID
+RUN_NAME = "mlflow.runName"
+RUN_NOTE = "mlflow.note.content"    # the run's description in `mlflow ui`
+# per log_batch request, and the longest tag value (mlflow/utils/validation.py)
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_PER_BATCH = 100
+MAX_TAGS_PER_BATCH = 100
+MAX_TAG_VALUE = 8000

@@ -1,19 +1,40 @@
 """cogit-qmech, the reference experiment, written against cogit_tracker's public API.
 
-Registered as `cogit-qmech = pipelines.experiment:run_campaign` in the
-`cogit_tracker.pipelines` entry-point group; `cogit-log run` finds it there. Modules: one per
-phase (encode, train, intervene, reverse), the embedded model `tiny` and its corpus, the
-quantum encoding and operators, model loading, steering hooks, and the `make demo` driver.
+Registered as `cogit-qmech = pipelines:EXPERIMENT` in the `cogit_tracker.pipelines`
+entry-point group, with the options it takes; `cogit-log run` finds it there and builds its
+flags from them. Modules: one per phase (encode, train, intervene, reverse), the embedded
+model `tiny` and its corpus, the quantum encoding and operators, model loading, steering
+hooks, and the `make demo` driver.
 """
 from __future__ import annotations
 
-__all__ = ["run_campaign"]
+from cogit_tracker.runtime.experiments import Experiment, Param
+
+__all__ = ["EXPERIMENT", "run_campaign"]
 
 
-def __getattr__(name: str):
-    # Lazy: `import pipelines` stays cheap; torch and transformers load with the experiment.
-    if name == "run_campaign":
-        from .experiment import run_campaign
+def run_campaign(**options) -> dict:
+    """`experiment.run_campaign`, imported on call: torch and transformers load with the
+    experiment, not with `cogit-log run --help`."""
+    from .experiment import run_campaign as run
 
-        return run_campaign
-    raise AttributeError(name)
+    return run(**options)
+
+
+EXPERIMENT = Experiment(
+    "cogit-qmech", run_campaign,
+    help="quantum-inspired activation steering in four phases: encode, train, intervene, "
+         "reverse.",
+    params=(
+        Param("model", str, None, "'tiny' (built and trained offline; the default), a "
+              "save_pretrained folder, or a hub name. On --resume: the campaign's."),
+        Param("precision", str, None, "fp32 (the default), fp16, bf16 or int8. On --resume: "
+              "the campaign's."),
+        Param("phases", str, "1-4", "Phases to run: 1 encode, 2 train, 3 intervene, 4 reverse "
+              "(e.g. 1-4, 3-4)."),
+        Param("layer", int, None, "Layer to hook (default: the middle one)."),
+        Param("quantum_dim", int, None, "Dimension of the quantum states, >= d_model "
+              "(default: 2 x d_model)."),
+        Param("blend", str, "0.25,0.5,0.75,1.0", "Blend ratios in [0, 1], comma-separated."),
+    ),
+)

@@ -11,7 +11,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from cogit_tracker import experiments
+from cogit_tracker.runtime import experiments
 
 from .experiment import run_campaign
 

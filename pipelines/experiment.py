@@ -1,6 +1,6 @@
 """The cogit-qmech campaign: phases 1-4 as child runs of one campaign run.
 
-`run_campaign` is what the `cogit_tracker.pipelines` entry point `cogit-qmech` names, so
+`run_campaign` is what the experiment registered in `pipelines/__init__.py` runs, so
 `cogit-log run` can start it without cogit_tracker importing this package. Every value is
 checked before the campaign run exists; on `--resume`, finished phases are skipped (their
 uids feed the later phases) and an unfinished one is reopened and continues from its last
@@ -53,11 +53,11 @@ def _default_device() -> str:
 def _print_oom_advice(cfg: Config, source: str) -> None:
     """The planner's way out of a CUDA OOM, when the planner is installed; never masks the OOM."""
     try:
-        from cogit_tracker import memory
+        from cogit_tracker.planning import advice, memory
 
         plan = memory.plan(model=source, precision=cfg.precision, quantum_dim=cfg.quantum_dim,
                            operators=2)
-        print(memory.oom_advice(plan), file=sys.stderr)
+        print(advice.oom_advice(plan), file=sys.stderr)
     except Exception:  # noqa: BLE001 - advice is a courtesy; the OOM itself propagates
         pass
 
@@ -66,9 +66,10 @@ def _resumed_settings(label: str, model: str | None, precision: str | None,
                       tracking_uri: str | None) -> tuple[str, str]:
     """The model and precision a resumed campaign ran with: phases 3-4 must use the model
     that made phase 1's activations. Given ones must agree."""
-    from cogit_tracker import runs, schema
+    from cogit_tracker import schema
+    from cogit_tracker.runtime import liveness
 
-    rows = [r for r in runs.list_runs(tracking_uri, campaign=label) if r.kind == "campaign"]
+    rows = [r for r in liveness.list_runs(tracking_uri, campaign=label) if r.kind == "campaign"]
     if not rows:
         raise BadInput(f"--resume {label!r}: no such campaign in {tracking_uri or 'the store'}; "
                        "`cogit-log runs list` shows the campaigns")

@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict
 
 from cogit_tracker import schema
+from cogit_tracker.planning.memory import place_operators
 
 from . import artifacts, corpus, encode, models, quantum, steering, train
 from .config import Config
@@ -16,16 +17,6 @@ from .progress import progress
 TABLE = "generations.json"
 # direction -> (prompt polarity, operator key)
 DIRECTIONS = {"pos->neg": ("positive", "pos_to_neg"), "neg->pos": ("negative", "neg_to_pos")}
-
-
-def place_operators(nbytes: int, device: str) -> str:
-    """The planner's placement (the GPU only with 20% to spare); the CPU, always safe, where
-    the planner is not installed."""
-    try:
-        from cogit_tracker.memory import place_operators as planner
-    except ImportError:
-        return "cpu"
-    return planner(nbytes, device)
 
 
 def run(cfg: Config, ph) -> dict:

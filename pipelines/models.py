@@ -17,10 +17,8 @@ from pathlib import Path
 from cogit_tracker import schema
 from cogit_tracker.errors import BadInput
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+PRECISIONS = tuple(p for p in schema.PRECISIONS if p != "int4")  # no int4 loading path here
 TINY = "tiny"
-# bytes per weight each precision should give, for the contradiction check
-EXPECTED_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0}
 SMALL_MODEL_PARAMS = 50_000_000  # below this, CPU work runs on one torch thread (see tiny.py)
 
 
@@ -140,7 +138,7 @@ def weight_census(module) -> tuple[int, int, str]:
 
 def contradiction(precision: str, weight_bytes: int, n_params: int, dtype_loaded: str) -> str | None:
     per = weight_bytes / max(n_params, 1)
-    want = EXPECTED_BYTES[precision]
+    want = schema.PRECISION_BYTES[precision]
     if per > want * 1.5:
         return (f"requested {precision} but the weights loaded as {dtype_loaded}, "
                 f"{per:.1f} bytes per weight ({weight_bytes / 1e9:.3f} GB); expected ~{want:g}")

@@ -88,7 +88,7 @@ def serve_for_test(folder: Path, auth: bool = False, workers: int = 2):
     """Start a real `mlflow server` (PostgreSQL store, artifacts in `folder`); yield it; stop it
     and drop its databases. A generator so fixtures of any scope can `yield from` it."""
     pytest.importorskip("psycopg2")
-    from cogit_tracker import server, store
+    from cogit_tracker.store import server, uri as store
 
     name = f"cogit_test_{uuid.uuid4().hex[:12]}"
     spec = server.ServerSpec(
@@ -127,7 +127,7 @@ def _two_campaigns_db(_empty_store, tmp_path_factory) -> Path:
 
     from mlflow.tracking import MlflowClient
 
-    from cogit_tracker import synthetic as sy
+    from support import synthetic as sy
 
     folder = tmp_path_factory.mktemp("two-campaigns")
     db = folder / "mlflow.db"
@@ -157,7 +157,7 @@ def two_campaigns(store, _two_campaigns_db):
 
     from mlflow.tracking import MlflowClient
 
-    from cogit_tracker.reports import load
+    from cogit_tracker.reports.model import load
 
     shutil.copy(_two_campaigns_db, store[len("sqlite:///"):])
     ids = {c.label: (c.run_id, [p.run_id for p in c.phases]) for c in load(store)}
@@ -174,12 +174,12 @@ class FakeGpu:
 
     def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0)):
         self.name, self.capability = name, capability
-        self.total, self.used = int(total_gb * 1024**3), int(used_gb * 1024**3)
+        self.total, self.used = int(total_gb * 10**9), int(used_gb * 10**9)  # decimal GB, as every *_gb tag
         self.uuid = uuid or f"GPU-{abs(hash(name)) % 10**8:08d}"
 
 
 def _reset_hardware_caches():
-    from cogit_tracker import hardware
+    from cogit_tracker.machine import hardware
 
     for cached in (hardware.probe, hardware._nvml, hardware._handles):
         cached.cache_clear()

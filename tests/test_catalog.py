@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cogit_tracker import catalog
-from cogit_tracker.config import load_config
+from cogit_tracker.machine import catalog
+from cogit_tracker.machine.config import load_config
 from cogit_tracker.errors import BadInput
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def test_catalog_has_every_required_gpu_with_sourced_figures(cogit_env):
 
 
 def test_every_builtin_figure_is_dated():
-    raw = tomllib.loads(resources.files("cogit_tracker").joinpath("data/gpus.toml").read_text())
+    raw = tomllib.loads(resources.files("cogit_tracker.machine.data").joinpath("gpus.toml").read_text())
     for key, table in raw.items():
         for figure in catalog.FIGURES:
             assert table[figure]["date"][:4].isdigit(), f"{key}.{figure} has no date"

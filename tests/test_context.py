@@ -18,8 +18,8 @@ from conftest import FakeGpu
 from mlflow.tracking.context.registry import _run_context_provider_registry
 
 from cogit_tracker import schema
-from cogit_tracker.context import CogitContextProvider
-from cogit_tracker.hardware import probe
+from cogit_tracker.runtime.context import CogitContextProvider
+from cogit_tracker.machine.hardware import probe
 
 REPO = Path(__file__).resolve().parents[1]
 HARDWARE_TAGS = {
@@ -79,7 +79,7 @@ def test_bad_rate_settings_warn_and_give_unknown(cogit_env, monkeypatch, config,
 SCRIPT = textwrap.dedent("""
     import json, sys, types
     import pynvml  # the machine has no GPU: answer NVML's questions for one H100 SXM
-    h100 = types.SimpleNamespace(total=80 * 1024**3, used=0)
+    h100 = types.SimpleNamespace(total=80 * 10**9, used=0)
     pynvml.nvmlInit = lambda: None
     pynvml.nvmlDeviceGetCount = lambda: 2
     pynvml.nvmlDeviceGetHandleByIndex = lambda i: h100

@@ -16,7 +16,7 @@ import pytest
 from conftest import FakeGpu
 
 from cogit_tracker import schema
-from cogit_tracker.cost import BudgetGuard, Rate, cost_usd, resolve_rate
+from cogit_tracker.machine.cost import BudgetGuard, Rate, cost_usd, resolve_rate
 from cogit_tracker.errors import BadInput
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from cogit_tracker import schema as S
 from cogit_tracker.cli import cli
 from cogit_tracker.decisions.markdown import parse, parse_file
 from conftest import REFERENCE_LOG
-from decision_runs import make_campaign
+from support.decision_runs import make_campaign
 
 NEW = ["decision", "new", "--no-input"]
 

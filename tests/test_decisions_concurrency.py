@@ -10,7 +10,7 @@ from conftest import REPO
 if str(REPO) not in sys.path:          # bench/ is not installed; `pytest` alone may lack it
     sys.path.insert(0, str(REPO))
 from bench.decision_numbers import numbers, run_writers  # noqa: E402
-from decision_runs import own_server  # noqa: F401  (a fixture)
+from support.decision_runs import own_server  # noqa: F401  (a fixture)
 
 PROCESSES, EACH = 8, 25
 

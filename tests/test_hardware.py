@@ -13,7 +13,8 @@ import pynvml
 import pytest
 from conftest import FakeGpu
 
-from cogit_tracker import hardware, schema
+from cogit_tracker import redaction, schema
+from cogit_tracker.machine import hardware
 
 
 def test_real_machine_without_gpu_gives_a_clean_none_profile(cogit_env):
@@ -147,15 +148,15 @@ def test_probe_is_computed_once_per_process(fake_nvml, monkeypatch):
 def test_vram_used_follows_each_device(fake_nvml):
     """pynvml faked (no GPU here): the sampler reads NVML's per-device used memory each call."""
     gpus = fake_nvml([FakeGpu("NVIDIA H100 80GB HBM3", used_gb=1), FakeGpu("NVIDIA H100 80GB HBM3")])
-    assert hardware.vram_used_bytes() == [1024**3, 0]
-    gpus[1].used = 30 * 1024**3
-    assert hardware.vram_used_bytes() == [1024**3, 30 * 1024**3]
+    assert hardware.vram_used_bytes() == [10**9, 0]
+    gpus[1].used = 30 * 10**9
+    assert hardware.vram_used_bytes() == [10**9, 30 * 10**9]
 
 
 def test_vram_sampler_survives_a_driver_error_mid_run(fake_nvml, monkeypatch):
     """pynvml faked (no GPU here): e.g. the GPU fell off the bus (Xid 79)."""
     fake_nvml([FakeGpu("NVIDIA H100 80GB HBM3", used_gb=1)])
-    assert hardware.vram_used_bytes() == [1024**3]
+    assert hardware.vram_used_bytes() == [10**9]
 
     def lost(handle):
         raise pynvml.NVMLError(pynvml.NVML_ERROR_GPU_IS_LOST)
@@ -196,12 +197,12 @@ def test_torch_version_without_importing_torch(cogit_env):
      "GOOGLE_APPLICATION_CREDENTIALS"],
 )
 def test_secret_names(name):
-    assert hardware.is_secret(name)
+    assert redaction.is_secret(name)
 
 
 @pytest.mark.parametrize("name", ["PATH", "HOME", "AWS_REGION", "HF_HOME", "CUDA_VISIBLE_DEVICES"])
 def test_ordinary_names_are_kept(name):
-    assert not hardware.is_secret(name)
+    assert not redaction.is_secret(name)
 
 
 def test_redact_env_masks_secrets_and_url_passwords():
@@ -212,7 +213,7 @@ def test_redact_env_masks_secrets_and_url_passwords():
         "MLFLOW_TRACKING_URI": "postgresql://cogit:s3cret@db.internal:5432/mlflow",
         "OTHER_URI": "http://127.0.0.1:5000",
     }
-    safe = hardware.redact_env(env)
+    safe = redaction.redact_env(env)
     assert safe["HF_TOKEN"] == safe["AWS_SECRET_ACCESS_KEY"] == "***"
     assert safe["PATH"] == "/usr/bin"
     assert safe["MLFLOW_TRACKING_URI"] == "postgresql://cogit:***@db.internal:5432/mlflow"

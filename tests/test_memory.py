@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from cogit_tracker import memory
+from cogit_tracker import schema
+from cogit_tracker.planning import advice, architectures, memory
 from cogit_tracker.errors import BadInput
 
 REPO = Path(__file__).resolve().parents[1]
 GB = 1_000_000_000
 
 # The published config.json values (huggingface.co/<name>/blob/main/config.json), typed in
-# here independently of memory.KNOWN_MODELS, with each model card's parameter count.
+# here independently of architectures.KNOWN_MODELS, with each model card's parameter count.
 PUBLISHED = {
     "Qwen/Qwen2.5-0.5B-Instruct": (0.49e9, {
         "model_type": "qwen2", "hidden_size": 896, "num_hidden_layers": 24,
@@ -72,8 +73,8 @@ def _transformers_count(config: dict) -> int:
 @pytest.mark.parametrize("name", list(PUBLISHED))
 def test_param_count_matches_transformers_and_model_card(name):
     card, config = PUBLISHED[name]
-    from_config = memory.arch_from_config(config, name, "test")
-    ours = memory.KNOWN_MODELS[name].param_count()
+    from_config = architectures.arch_from_config(config, name, "test")
+    ours = architectures.KNOWN_MODELS[name].param_count()
     assert from_config.param_count() == ours
     assert ours == _transformers_count(config)
     assert abs(ours - card) / card < 0.01
@@ -81,7 +82,7 @@ def test_param_count_matches_transformers_and_model_card(name):
 
 def test_weights_by_precision():
     sizes = {p: memory.plan(params="7.6B", precision=p, quantum_dim=8).items[0].bytes
-             for p in memory.PRECISION_BYTES}
+             for p in schema.PRECISION_BYTES}
     assert sizes == {"fp32": 30.4 * GB, "fp16": 15.2 * GB, "bf16": 15.2 * GB,
                      "int8": 7.6 * GB, "int4": 3.8 * GB}
 
@@ -102,7 +103,7 @@ def test_training_adds_gradients_and_adam_state():
 
 
 def test_kv_cache_for_qwen_7b():
-    arch = memory.KNOWN_MODELS["Qwen/Qwen2.5-7B-Instruct"]
+    arch = architectures.KNOWN_MODELS["Qwen/Qwen2.5-7B-Instruct"]
     assert memory.kv_cache_bytes(arch, 512, 1, "fp16") == 28 * 2 * 4 * 128 * 512 * 1 * 2
     assert memory.kv_cache_bytes(arch, 512, 2, "fp32") == 4 * memory.kv_cache_bytes(
         arch, 512, 1, "fp16")
@@ -110,7 +111,7 @@ def test_kv_cache_for_qwen_7b():
 
 def test_log_crash_fp32_does_not_fit_rtx_5090_fp16_does():
     """Decision #001: Qwen2.5-7B-Instruct + two 9333-dim operators on a 32 GB RTX 5090."""
-    pytest.importorskip("cogit_tracker.catalog")
+    pytest.importorskip("cogit_tracker.machine.catalog")
     fp32 = memory.plan_for_gpus(memory.plan(model="Qwen/Qwen2.5-7B-Instruct", precision="fp32",
                                             quantum_dim=9333, operators=2), gpu="rtx-5090")
     fp16 = memory.plan_for_gpus(memory.plan(model="Qwen/Qwen2.5-7B-Instruct", precision="fp16",
@@ -124,7 +125,7 @@ def test_log_crash_fp32_does_not_fit_rtx_5090_fp16_does():
 
 
 def test_all_gpus_sorted_and_h100_fits_fp32():
-    catalog = pytest.importorskip("cogit_tracker.catalog")
+    catalog = pytest.importorskip("cogit_tracker.machine.catalog")
     result = memory.plan_for_gpus(memory.plan(model="Qwen2.5-7B-Instruct", quantum_dim=9333),
                                   all_gpus=True)
     assert [g.key for g in result.gpus] and len(result.gpus) == len(catalog.load())
@@ -189,12 +190,12 @@ def test_config_missing_a_field(tmp_path):
 
 
 def test_oom_advice_names_the_ways_out():
-    advice = memory.oom_advice(memory.plan(model="Qwen2.5-7B-Instruct", quantum_dim=9333))
+    text = advice.oom_advice(memory.plan(model="Qwen2.5-7B-Instruct", quantum_dim=9333))
     fp16_total = memory.plan(model="Qwen2.5-7B-Instruct", precision="fp16",
                              quantum_dim=9333).total_bytes
-    assert f"fp16 ({fp16_total / GB:.1f} GB in all)" in advice
-    assert "1.2x their 1.39 GB" in advice and "dtype_loaded" in advice
-    assert "\n" not in advice
+    assert f"fp16 ({fp16_total / GB:.1f} GB in all)" in text
+    assert "1.2x their 1.39 GB" in text and "dtype_loaded" in text
+    assert "\n" not in text
 
 
 @pytest.mark.slow
@@ -203,7 +204,7 @@ def test_prediction_matches_measured_rss_for_tiny(tmp_path, precision):
     """A `tiny`-shaped Qwen2 (random init from a local config.json) plus two 2048-dim
     complex64 operators: ~73 MB predicted, so the measurement sits far above RSS noise
     (~1 MB). Measured in a fresh child process after its imports."""
-    from cogit_tracker import memory_check
+    from support import memory_check
     from transformers import Qwen2Config
 
     Qwen2Config(**TINY).save_pretrained(tmp_path)
@@ -226,7 +227,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_reproduces_the_logs_table():
-    pytest.importorskip("cogit_tracker.catalog")
+    pytest.importorskip("cogit_tracker.machine.catalog")
     out = _cli("--model", "Qwen/Qwen2.5-7B-Instruct", "--precision", "fp32",
                "--quantum-dim", "9333", "--operators", "2", "--gpu", "rtx-5090")
     assert out.returncode == 0, out.stderr
@@ -240,7 +241,7 @@ def test_cli_reproduces_the_logs_table():
 
 
 def test_cli_json_fp16_fits():
-    pytest.importorskip("cogit_tracker.catalog")
+    pytest.importorskip("cogit_tracker.machine.catalog")
     out = _cli("--model", "Qwen2.5-7B-Instruct", "--precision", "fp16", "--quantum-dim",
                "9333", "--gpu", "rtx-5090", "--json")
     assert out.returncode == 0, out.stderr
@@ -250,7 +251,7 @@ def test_cli_json_fp16_fits():
 
 
 def test_cli_all_lists_every_gpu():
-    catalog = pytest.importorskip("cogit_tracker.catalog")
+    catalog = pytest.importorskip("cogit_tracker.machine.catalog")
     out = _cli("--params", "7.6B", "--quantum-dim", "9333", "--all")
     assert out.returncode == 0, out.stderr
     for key in catalog.load():
@@ -282,7 +283,7 @@ def test_cli_dir_without_config_json(tmp_path):
 
 
 def test_cli_unknown_gpu_key():
-    pytest.importorskip("cogit_tracker.catalog")
+    pytest.importorskip("cogit_tracker.machine.catalog")
     out = _cli("--params", "7B", "--quantum-dim", "8", "--gpu", "rtx-9999")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [out.stderr.strip()]

@@ -140,7 +140,7 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_model, tmp_path):
     """`cogit-log run` through the real CLI entry (python -m), so the exit code and the
     single error line are what a user sees. Needs the package installed with this branch's
     setup.cfg, which registers the experiment under the cogit_tracker.pipelines group."""
-    from cogit_tracker import experiments
+    from cogit_tracker.runtime import experiments
 
     if "cogit-qmech" not in experiments.available():
         pytest.skip("cogit-qmech entry point not installed (reinstall the package)")
@@ -211,8 +211,8 @@ def test_campaign_against_the_server_reports_the_same_over_rest_and_sql(
     """Issue 6 end to end: the pipelines log a whole campaign straight to a real `mlflow server`
     on PostgreSQL; the report read through its REST API and straight from its PostgreSQL
     tables must be identical."""
-    from cogit_tracker.render import render
-    from cogit_tracker.reports import make_report
+    from cogit_tracker.cli.render import render
+    from cogit_tracker.reports.report import make_report
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COGIT_SPOOL_DIR", str(tmp_path / "spool"))

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cogit_tracker import synthetic as sy
+from support import synthetic as sy
 from cogit_tracker.cli import cli
-from cogit_tracker.reports import load
+from cogit_tracker.reports.model import load
 
 REPO = Path(__file__).resolve().parents[1]
 

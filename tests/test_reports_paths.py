@@ -16,11 +16,12 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from cogit_tracker import runquery
-from cogit_tracker import synthetic as sy
-from cogit_tracker.compare import compare
-from cogit_tracker.render import render
-from cogit_tracker.reports import load, report
+from cogit_tracker.reports import fetch as runquery
+from support import synthetic as sy
+from cogit_tracker.reports.compare import compare
+from cogit_tracker.cli.render import render
+from cogit_tracker.reports.model import load
+from cogit_tracker.reports.report import report
 
 
 def fill_awkward(client) -> dict:

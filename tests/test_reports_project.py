@@ -10,10 +10,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cogit_tracker import synthetic as sy
+from support import synthetic as sy
 from cogit_tracker.cli import cli
 
-catalog = pytest.importorskip("cogit_tracker.catalog")
+catalog = pytest.importorskip("cogit_tracker.machine.catalog")
 
 
 def project_json(*args: str) -> dict:
@@ -106,8 +106,8 @@ def test_bad_input(two_campaigns):
 
 def test_a_logged_projection_checks_against_the_real_run(two_campaigns):
     """run-002 really ran on the H100; compare it with what run-001 projected."""
-    from cogit_tracker.projection import check_against, project
-    from cogit_tracker.reports import load
+    from cogit_tracker.planning.projection import check_against, project
+    from cogit_tracker.reports.model import load
 
     camps = {c.label: c for c in load(two_campaigns["uri"])}
     doc = project(camps["run-001"], "h100-sxm")
@@ -126,7 +126,7 @@ def test_the_memory_planner_checks_the_fit_first(store):
     The planner's verdict comes first; the measured peak (taken in fp16, x2 for fp32) second."""
     from mlflow.tracking import MlflowClient
 
-    from cogit_tracker import memory
+    from cogit_tracker.planning import memory
 
     client = MlflowClient(store)
     _, phase_ids = sy.make_campaign(client, "e", sy.CampaignSpec(

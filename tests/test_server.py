@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from cogit_tracker import schema, server, store
+from cogit_tracker import schema
+from cogit_tracker.store import server, uri as store
 from cogit_tracker.errors import BadInput
+from cogit_tracker.redaction import redact_uri
 from test_sync import cli, find, last_line, make_campaign
 
 pytestmark = pytest.mark.postgres
@@ -40,8 +42,8 @@ def test_command_line_carries_no_secret(tmp_path):
         server.prepare(spec, {"MLFLOW_AUTH_ADMIN_PASSWORD": "short"})
     with pytest.raises(BadInput, match="expected a postgresql"):
         server.ServerSpec(backend_uri="sqlite:///x.db")
-    assert server.without_credentials("postgresql://u:pw@db.example:5432/c") == \
-        "postgresql://db.example:5432/c"
+    assert redact_uri("postgresql://u:pw@db.example:5432/c") == \
+        "postgresql://u:***@db.example:5432/c"
 
 
 def test_sync_to_server_rest_and_sql_agree(mlflow_server, tmp_path, monkeypatch, _empty_store):
@@ -133,7 +135,7 @@ def test_secrets_never_reach_the_store(auth_server, tmp_path, monkeypatch, _empt
 
 
 def test_campaign_with_planted_secrets_leaves_none(auth_server, tmp_path):
-    """A real campaign process (tests/campaign_worker.py) with fake secrets and its credentials
+    """A real campaign process (tests/support/campaign_worker.py) with fake secrets and its credentials
     in its environment, which the campaign records redacted as its `environment.json` artifact:
     afterwards no table and no artifact file holds any of them."""
     import subprocess

@@ -1,6 +1,6 @@
 """Load and faults against a real `mlflow server` on a real PostgreSQL, loopback only.
 
-Experiments are real processes (tests/campaign_worker.py) logging through cogit_tracker's
+Experiments are real processes (tests/support/campaign_worker.py) logging through cogit_tracker's
 public API; the server is the session's `mlflow_server` (conftest.py). Counts are read straight
 from the server's PostgreSQL tables, so they do not depend on the REST path under test. Every
 wait is bounded in time, every loop in count.
@@ -20,7 +20,7 @@ from cogit_tracker import schema
 from test_sync import cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-WORKER = Path(__file__).with_name("campaign_worker.py")
+WORKER = Path(__file__).parent / "support" / "campaign_worker.py"
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -10,7 +10,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema
-from cogit_tracker.spool import Applier, SpoolFile
+from cogit_tracker.store.ops import Applier
+from cogit_tracker.store.spool import SpoolFile
 
 
 def spooled(folder, uri: str, points: int) -> tuple[SpoolFile, str]:

@@ -18,7 +18,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema
-from cogit_tracker.sync import PARENT, sync
+from cogit_tracker.store.sync import sync
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,7 +39,7 @@ def make_campaign(uri: str, tmp: Path, points: int = 30, finish: bool = True) ->
         ph = c.create_run(exp_id, run_name=name, tags={
             schema.UID: uid, schema.KIND: "phase", schema.PHASE: name,
             schema.PHASE_INDEX: str(index), schema.CAMPAIGN: "run-002",
-            PARENT: camp.info.run_id})
+            schema.PARENT_RUN: camp.info.run_id})
         rid = ph.info.run_id
         c.log_batch(rid, metrics=[Metric("fidelity", 0.5 + i / (2 * points), 1_700_000_000_000 + i, i)
                                   for i in range(points)]
@@ -83,7 +83,7 @@ def history(uri: str, run_id: str, key: str) -> list:
 
 
 def mine(tags: dict) -> dict:
-    return {k: v for k, v in tags.items() if not k.startswith(schema.SYNC_PREFIX) and k != PARENT}
+    return {k: v for k, v in tags.items() if not k.startswith(schema.SYNC_PREFIX) and k != schema.PARENT_RUN}
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_copies_everything_then_twice_copies_nothing(two_stores, tmp_path):
     camp = find(dst, uids["campaign"])
     for phase in ("encode", "train"):
         copy = find(dst, uids[phase])
-        assert copy.data.tags[PARENT] == camp.info.run_id
+        assert copy.data.tags[schema.PARENT_RUN] == camp.info.run_id
         local = MlflowClient(dst).download_artifacts(copy.info.run_id, f"out/{phase}.json",
                                                      str(tmp_path / "dl"))
         assert Path(local).read_text() == '{"phase": "%s"}' % phase
@@ -236,7 +236,7 @@ def test_a_real_campaign_round_trips(store, tmp_path, _empty_store):
     assert len(first.copied) == 2
     a, b = find(store, ph.uid), find(dst, ph.uid)
     assert mine(b.data.tags) == mine(a.data.tags) and b.data.params == a.data.params
-    assert b.data.tags[PARENT] == find(dst, camp.uid).info.run_id
+    assert b.data.tags[schema.PARENT_RUN] == find(dst, camp.uid).info.run_id
     for key in ("fidelity", "loss", schema.DURATION_S, schema.COST_USD):
         assert history(dst, b.info.run_id, key) == history(store, a.info.run_id, key)
     table = MlflowClient(dst).download_artifacts(b.info.run_id, "generations.json",

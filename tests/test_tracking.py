@@ -9,7 +9,8 @@ from mlflow.tracking import MlflowClient
 import cogit_tracker as ct
 from cogit_tracker import schema
 from cogit_tracker.errors import BadInput
-from cogit_tracker.tracking import BudgetExceeded
+from cogit_tracker.runtime import monitor
+from cogit_tracker.runtime.ending import BudgetExceeded
 
 PHASE_TAGS = [schema.UID, schema.KIND, schema.PHASE, schema.PHASE_INDEX, schema.CAMPAIGN,
               schema.MODEL, schema.PRECISION, schema.GPU_NAME, schema.GPU_KEY, schema.GPU_COUNT,
@@ -98,7 +99,7 @@ def test_keyboard_interrupt_kills(store):
 def test_budget_stops_the_phase(store, monkeypatch):
     import time
 
-    monkeypatch.setattr(ct.tracking.monitor.get(), "sample_s", 0.05)
+    monkeypatch.setattr(monitor.get(), "sample_s", 0.05)
     # $3600/h is $1/s: a $2 budget runs out after about 2 s of campaign time (long enough that
     # the monitor's first, possibly 0.5 s, sleep cannot jump past the 80% warning).
     with warnings.catch_warnings(record=True) as seen:
@@ -184,7 +185,7 @@ def test_artifacts_tables_and_lookup_by_uid(store, tmp_path):
 def test_store_down_spools_and_replays_without_loss(tmp_path, monkeypatch):
     """The store is a closed port on loopback: the phase runs on, ops go to the spool, and a
     replay into a real sqlite store afterwards recreates the runs with every point."""
-    from cogit_tracker import spool, writer
+    from cogit_tracker.store import spool, writer
 
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
@@ -221,12 +222,12 @@ def test_gpu_run_records_catalog_rate_and_vram_peak(store, fake_nvml, monkeypatc
     from conftest import FakeGpu
 
     gpu = fake_nvml([FakeGpu("NVIDIA H100 80GB HBM3", total_gb=80, used_gb=1.0)])[0]
-    monkeypatch.setattr(ct.tracking.monitor.get(), "sample_s", 0.05)
+    monkeypatch.setattr(monitor.get(), "sample_s", 0.05)
     with ct.campaign("h100") as camp:
         with camp.phase("train") as ph:
-            gpu.used = int(31.5 * 1024**3)  # the phase allocates...
+            gpu.used = int(31.5 * 10**9)  # the phase allocates...
             time.sleep(0.4)
-            gpu.used = int(2 * 1024**3)  # ...and frees: the peak must stay
+            gpu.used = int(2 * 10**9)  # ...and frees: the peak must stay
             time.sleep(0.2)
     r = run_of(ph)
     assert r.data.tags[schema.GPU_KEY] == "h100-sxm"

@@ -1,14 +1,13 @@
-"""Writing a new decision: from command-line options, from prompts, from an editor or a file.
+"""Writing a new decision from command-line options, a markdown file or edited text.
 
-All four roads end in the same `Decision`, checked by `model.validate` before the store sees it.
+Every road (the prompts and the editor live in the CLI) ends in the same `Decision`, checked by
+`model.validate` before the store sees it.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-
-import click
 
 from ..errors import BadInput
 from ..schema import LINK_ROLES
@@ -79,14 +78,16 @@ def from_file(path: str | Path) -> Decision:
     return _one(parsed.decisions, str(path))
 
 
-def from_editor() -> Decision:
+def editor_template() -> str:
+    """The template a user fills in `$EDITOR`, dated now."""
     date, time = now_utc()
     text = template().replace("## Decision #new:", "## Decision:", 1)
-    text = text.replace("**Context:**", f"**Date:** {date}\n**Time:** {time}\n**Context:**", 1)
-    edited = click.edit(text, extension=".md", require_save=True)
-    if edited is None:
-        raise BadInput("--edit: the editor closed without saving; nothing recorded")
-    return _one(parse(edited, source="(editor)").decisions, "(editor)")
+    return text.replace("**Context:**", f"**Date:** {date}\n**Time:** {time}\n**Context:**", 1)
+
+
+def from_text(text: str, source: str) -> Decision:
+    """Exactly one record from markdown text (what the editor saved)."""
+    return _one(parse(text, source=source).decisions, source)
 
 
 def _one(decisions: list[Decision], source: str) -> Decision:
@@ -96,53 +97,3 @@ def _one(decisions: list[Decision], source: str) -> Decision:
     d = decisions[0]
     d.number = None
     return d
-
-
-def interactive() -> Decision:
-    """Ask for each section in turn; empty answers leave a section out."""
-    date, time = now_utc()
-    ask = lambda label, default="": click.prompt(label, default=default,  # noqa: E731
-                                                 show_default=bool(default)).strip()
-    d = Decision(title="")
-    while not d.title:
-        d.title = ask("Title")
-    d.date = ask("Date", date)
-    d.time = ask("Time", time)
-    d.context = ask("Context (what was happening)")
-    d.problem = ask("The problem")
-    d.analysis = ask("Analysis (figures, estimates)")
-    click.echo("Options considered (empty title to finish):")
-    while True:
-        label = chr(ord("A") + len(d.options)) if len(d.options) < 26 else str(len(d.options) + 1)
-        title = ask(f"  Option {label} title")
-        if not title:
-            break
-        opt = Option(label, title)
-        opt.pros = _items(ask(f"  Option {label} pros (separate with ';')"))
-        opt.cons = _items(ask(f"  Option {label} cons (separate with ';')"))
-        d.options.append(opt)
-    if d.options:
-        labels = [o.label for o in d.options]
-        d.chosen = click.prompt("Chosen option", type=click.Choice(labels, case_sensitive=False),
-                                default=labels[0]).upper()
-    d.reasoning = ask("Reasoning")
-    d.tradeoffs = ask("Tradeoffs accepted")
-    d.debt = ask("Technical debt created")
-    click.echo("Validation criteria (empty to finish; add ':: expression' to make one checkable):")
-    while True:
-        text = ask(f"  Criterion {len(d.criteria) + 1}")
-        if not text:
-            break
-        try:
-            d.criteria.append(criterion_arg(text, where="criterion"))
-        except BadInput as exc:
-            click.echo(f"  {exc} — try again", err=True)
-    d.implications = ask("Future implications")
-    d.status = default_status(d.chosen)
-    d.state_choice()
-    validate(d, lambda f: f"(prompt) {f}")
-    return d
-
-
-def _items(text: str) -> list[str]:
-    return [part.strip() for part in text.split(";") if part.strip()]

@@ -20,6 +20,9 @@ import time
 import uuid
 from typing import Protocol
 
+from ..store import query
+from ..store.uri import scheme
+
 TABLE = "cogit_decision_numbers"
 STALE_S = 600.0
 NUMBERS_URI_ENV = "COGIT_DECISION_NUMBERS_URI"
@@ -39,8 +42,7 @@ class Numbers(Protocol):
 def numbers_for(uri: str, existing, client) -> Numbers:
     """The allocator for a tracking URI; `existing()` yields (number, run_id) of the decision
     runs already in the store, so that numbers given before the allocator existed are kept."""
-    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
-    if scheme in SQL_SCHEMES:
+    if scheme(uri) in SQL_SCHEMES:
         return SqlNumbers(uri, existing)
     if os.environ.get(NUMBERS_URI_ENV):
         return SqlNumbers(os.environ[NUMBERS_URI_ENV], existing)
@@ -158,18 +160,9 @@ class ExperimentNumbers:
         return f"{self.PREFIX}{number:04d}"
 
     def _claimed(self) -> set[int]:
-        from mlflow.entities import ViewType
-
-        found, token = set(), None
-        while True:
-            page = self.client.search_experiments(
-                view_type=ViewType.ALL, max_results=1000, page_token=token,
-                filter_string=f"name LIKE '{self.PREFIX}%'")
-            found |= {int(e.name[len(self.PREFIX):]) for e in page
-                      if e.name[len(self.PREFIX):].isdigit()}
-            token = page.token
-            if not token:
-                return found
+        names = [e.name[len(self.PREFIX):] for e in query.experiments(
+            self.client, deleted=True, filter_string=f"name LIKE '{self.PREFIX}%'")]
+        return {int(n) for n in names if n.isdigit()}
 
     def _claim(self, number: int) -> bool:
         from mlflow.exceptions import MlflowException

@@ -17,19 +17,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NOTE
 
 from .. import schema as S
 from ..errors import BadInput
-from ..store import tracking_uri
+from ..store import query
+from ..store.uri import tracking_uri
 from .markdown import render
 from .model import Decision, check_role, validate
 from .numbers import numbers_for
 from .verify import Outcome, RunView, evaluate, parse_criterion, verdict
 
-NOTE_LIMIT = 7900            # MLflow truncates tag values past 8000 characters
+NOTE_LIMIT = S.MAX_TAG_VALUE - 100   # room for the truncation notice
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -112,17 +111,7 @@ class DecisionLog:
         if exp is None:
             return []
         flt = f"tags.`{S.KIND}` = 'decision'" + (f" and {extra}" if extra else "")
-        return self._search([exp.experiment_id], flt)
-
-    def _search(self, experiment_ids: list[str], flt: str) -> list:
-        runs, token = [], None
-        while True:
-            page = self.client.search_runs(experiment_ids, flt, ViewType.ACTIVE_ONLY,
-                                           max_results=1000, page_token=token)
-            runs.extend(page)
-            token = page.token
-            if not token:
-                return runs
+        return query.runs(self.client, flt, [exp.experiment_id])
 
     def _existing(self):
         return [(int(r.data.tags[S.DECISION_NUMBER]), r.info.run_id)
@@ -141,7 +130,7 @@ class DecisionLog:
             t = r.data.tags
             out.append(Entry(int(t[S.DECISION_NUMBER]), t.get(S.DECISION_TITLE, ""),
                              t.get(S.DECISION_DATE, ""), t.get(S.DECISION_STATUS, ""),
-                             sum(k.startswith("cogit.link.") for k in t),
+                             sum(k.startswith(S.LINK_PREFIX) for k in t),
                              t.get(S.DECISION_VERIFICATION, ""), r.info.run_id))
         return sorted(out, key=lambda e: e.number)
 
@@ -155,7 +144,8 @@ class DecisionLog:
             d = Decision.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         tags = run.data.tags
         d.status = tags.get(S.DECISION_STATUS, d.status)
-        d.links = {k[len("cogit.link."):]: v for k, v in tags.items() if k.startswith("cogit.link.")}
+        d.links = {k[len(S.LINK_PREFIX):]: v for k, v in tags.items()
+                   if k.startswith(S.LINK_PREFIX)}
         return d
 
     def all(self) -> list[Decision]:
@@ -168,16 +158,14 @@ class DecisionLog:
                 return self.client.get_run(target)
             except MlflowException:
                 pass
-        if "'" not in target:
-            exps = [e.experiment_id for e in self.client.search_experiments()]
-            for flt in (f"tags.`{S.UID}` = '{target}'",
-                        f"tags.`{S.KIND}` = 'campaign' and tags.`{S.CAMPAIGN}` = '{target}'"):
-                runs = self._search(exps, flt)
-                if len(runs) == 1:
-                    return runs[0]
-                if len(runs) > 1:
-                    raise BadInput(f"{where}: {target!r} names {len(runs)} runs; "
-                                   "give its cogit.uid or run id instead")
+        for search in (lambda: query.runs(self.client, tags={S.UID: target}),
+                       lambda: query.campaigns(self.client, target)):
+            runs = search()
+            if len(runs) == 1:
+                return runs[0]
+            if len(runs) > 1:
+                raise BadInput(f"{where}: {target!r} names {len(runs)} runs; "
+                               "give its cogit.uid or run id instead")
         raise BadInput(f"{where}: link target {target!r} is not a run id, cogit.uid or campaign "
                        f"label in {self.uri}")
 
@@ -234,7 +222,7 @@ class DecisionLog:
         if len(md) > NOTE_LIMIT:
             md = md[:NOTE_LIMIT] + "\n\n… (truncated; the full record is decision.md)"
         tags = {S.DECISION_NUMBER: f"{d.number:03d}", S.DECISION_TITLE: d.title,
-                S.DECISION_STATUS: d.status, S.DECISION_DATE: d.date, MLFLOW_RUN_NOTE: md}
+                S.DECISION_STATUS: d.status, S.DECISION_DATE: d.date, S.RUN_NOTE: md}
         if d.chosen:
             tags[S.DECISION_CHOSEN] = d.chosen
         return tags
@@ -297,16 +285,16 @@ class DecisionLog:
     def linked_runs(self, d: Decision) -> list[LinkedRun]:
         """The runs a decision links to, each campaign with its phase runs."""
         out = []
-        exps = [e.experiment_id for e in self.client.search_experiments()]
+        ids = [e.experiment_id for e in query.experiments(self.client)]
         for uid, role in d.links.items():
-            runs = self._search(exps, f"tags.`{S.UID}` = '{uid}'")
-            for run in runs[:1]:
-                item = _linked(run, role)
-                if item.kind == "campaign":
-                    kids = self._search([run.info.experiment_id],
-                                        f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{run.info.run_id}'")
-                    item.phases = sorted((_linked(k, role) for k in kids), key=_phase_order)
-                out.append(item)
+            run = query.find(self.client, uid, ids)
+            if run is None:
+                continue
+            item = _linked(run, role)
+            if item.kind == "campaign":
+                kids = query.children(self.client, run)
+                item.phases = sorted((_linked(k, role) for k in kids), key=_phase_order)
+            out.append(item)
         return out
 
     def verify(self, number: int) -> Verification:

@@ -1,0 +1,95 @@
+"""`cogit-log plan`: will a model plus its operators fit, and where do the operators go."""
+from __future__ import annotations
+
+import click
+
+from ..planning import advice, memory
+from ..schema import GB
+from ..table import Column, Table
+from .group import cli, json_option
+from .render import emit, emit_json
+
+
+@cli.command("plan")
+@click.option("--model", metavar="NAME|DIR", help="A known model name or a dir with config.json.")
+@click.option("--params", metavar="N", help="Parameter count instead of a model (7.6B, 124M).")
+@click.option("--precision", default="fp32", show_default=True, metavar="P",
+              help="fp32, fp16, bf16, int8 or int4.")
+@click.option("--quantum-dim", metavar="D", help="Operator dimension (required).")
+@click.option("--operators", default="2", show_default=True, metavar="K",
+              help="How many operators are held at once.")
+@click.option("--gpu", metavar="KEY", help="A catalog GPU (see `cogit-log gpus`).")
+@click.option("--all", "all_gpus", is_flag=True, help="Every catalog GPU.")
+@click.option("--training", is_flag=True, help="Add operator gradients and Adam state.")
+@click.option("--seq-len", default="512", show_default=True, metavar="T",
+              help="Tokens in flight (KV cache, activations).")
+@click.option("--batch", default="1", show_default=True, metavar="B", help="Batch size.")
+@json_option
+def plan_cmd(model, params, precision, quantum_dim, operators, gpu, all_gpus, training,
+             seq_len, batch, as_json) -> None:
+    """Predict GPU memory for a model plus quantum operators, and where the operators go.
+
+    \b
+    Example:
+        cogit-log plan --model Qwen/Qwen2.5-7B-Instruct --precision fp32 \\
+            --quantum-dim 9333 --operators 2 --gpu rtx-5090
+        cogit-log plan --params 7.6B --precision fp16 --quantum-dim 9333 --all --json
+    """
+    result = memory.plan_for_gpus(
+        memory.plan(model=model, params=params, precision=precision, quantum_dim=quantum_dim,
+                    operators=operators, training=training, seq_len=seq_len, batch=batch),
+        gpu=gpu, all_gpus=all_gpus)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    for table in plan_tables(result):
+        emit(table)
+
+
+def plan_tables(p: memory.MemoryPlan) -> list[Table]:
+    """The log's shape: line items and the total (with the verdict for one GPU), then a
+    table of every GPU asked for; the notes under the last."""
+    rows = [{"item": i.label, "gb": f"{i.gb:.2f}", "note": i.note} for i in p.items]
+    if p.arch is None:
+        rows.append({"item": "KV cache, activations", "gb": "?",
+                     "note": "need the architecture: pass --model"})
+    rows.append({"item": "Total needed", "gb": f"{p.total_bytes / GB:.2f}", "_style": "bold"})
+    if len(p.gpus) == 1:
+        g = p.gpus[0]
+        rows += [{"item": f"GPU available ({g.name})", "gb": f"{g.vram_bytes / GB:.2f}",
+                  "note": g.key},
+                 {"item": "Fits?", "gb": "yes" if g.fits else "NO", "note": _fit_note(g),
+                  "_style": _fit_style(g)},
+                 {"item": "Operators go on", "gb": g.operator_device,
+                  "note": f"GPU then holds {g.gpu_bytes_placed / GB:.2f} GB"
+                          f" ({'fits' if g.fits_placed else 'still does not fit'})"}]
+    title = (f"Memory plan: {p.model}, {p.precision}, quantum_dim {p.quantum_dim}, "
+             f"{p.operators} operator(s){', training' if p.training else ''}")
+    tables = [Table(title, [Column("item", "Item"), Column("gb", "GB"), Column("note", "Note")],
+                    rows)]
+    if len(p.gpus) > 1:
+        tables.append(Table("Per GPU", [
+            Column("gpu", "GPU"), Column("vram", "VRAM GB"), Column("fits", "Fits?"),
+            Column("free", "Free after GB"), Column("device", "Operators on"),
+            Column("placed", "GPU then holds GB")], [_gpu_row(g) for g in p.gpus]))
+    tables[-1].notes = advice.notes(p)
+    return tables
+
+
+def _gpu_row(g: memory.GpuFit) -> dict:
+    return {"gpu": f"{g.key} ({g.name})", "vram": f"{g.vram_bytes / GB:.1f}",
+            "fits": "yes" if g.fits else "NO", "free": f"{g.free_after_bytes / GB:.2f}",
+            "device": g.operator_device,
+            "placed": f"{g.gpu_bytes_placed / GB:.2f} ({'fits' if g.fits_placed else 'NO'})",
+            "_style": _fit_style(g)}
+
+
+def _fit_note(g: memory.GpuFit) -> str:
+    if g.fits:
+        return f"{g.free_after_bytes / GB:.2f} GB free after"
+    return f"short by {-g.free_after_bytes / GB:.2f} GB"
+
+
+def _fit_style(g: memory.GpuFit) -> str:
+    """Green: all fits; yellow: fits only with the operators on the CPU; red: does not fit."""
+    return "green" if g.fits else "yellow" if g.fits_placed else "red"

@@ -1,0 +1,214 @@
+"""Every command's output, formatted here and nowhere else: a `Table` (`table.py`) as a rich
+table, markdown, csv, json or html; data as strict JSON; a decision as rendered markdown.
+
+Values stay raw until this module: csv and json keep seconds, dollars and ratios as numbers,
+while the terminal and markdown read well (`1h 32m`, `$1.37`, `11.8x`). Off a terminal, rich
+prints plain text, so piped output carries no colour codes.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from ..errors import BadInput
+from ..table import Table
+
+FORMATS = ("table", "md", "csv", "json", "html")
+# rich lays out ~500-1000 rows a second here; past this many rows `table` prints the
+# markdown layout instead, which is just as readable and keeps `report` on 10,000 runs fast.
+RICH_MAX_ROWS = 400
+LEFT = ("text", "status", "when")  # column kinds that read left-aligned
+STATUS_STYLE = {"FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan",
+                "pass": "green", "fail": "red", "pending": "yellow", "manual": "dim"}
+
+
+def fmt_value(value, kind: str) -> str:
+    """Human form of a raw value; blank for missing, so a missing figure never reads as 0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    formats = {
+        "seconds": lambda v: _duration(float(v)),
+        "usd": lambda v: f"${v:,.2f}" if abs(v) >= 0.01 or v == 0 else f"${v:.4f}",
+        "gb": lambda v: f"{v:.1f}",
+        "ratio": lambda v: f"{v:.2f}x",
+        "fraction": lambda v: f"{v:.3f}",
+        "pt": lambda v: f"{v:+.1f}" if round(v, 1) else "+0.0",  # never "-0.0"
+        "float": lambda v: f"{v:,.1f}",
+        "int": lambda v: f"{v:,.0f}",
+        "when": lambda v: datetime.fromtimestamp(v / 1000, tz=timezone.utc)
+        .strftime("%Y-%m-%d %H:%M") if v else "",
+    }
+    return formats[kind](value) if kind in formats else str(value)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, sec = divmod(rest, 60)
+    if h:
+        return f"{h}h {m:02d}m"
+    if m:
+        return f"{m}m {sec:02d}s"
+    return f"{sec}s"
+
+
+def render(table: Table, fmt: str, width: int = 160) -> str:
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    if fmt == "table" and len(table.rows) <= RICH_MAX_ROWS:
+        return _rich(table, width)
+    if fmt == "table":
+        return _markdown(table)
+    return {"md": _markdown, "csv": _csv, "json": _json, "html": _html}[fmt](table)
+
+
+def check_output(path: str | None) -> None:
+    """Fail before any work if `--output` cannot be written, so nothing is half done."""
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise BadInput(f"output {path!r} is a folder; accepted: a file path")
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or \
+            (target.exists() and not os.access(target, os.W_OK)):
+        raise BadInput(f"output {path!r} cannot be written; accepted: a file in an existing, "
+                       f"writable folder")
+
+
+def emit(table: Table, fmt: str = "table", output: str | None = None) -> None:
+    """Print the rendered table, or write it to `output` and say so on stderr."""
+    text = render(table, fmt, width=max(shutil.get_terminal_size((160, 40)).columns, 100))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+def emit_json(data) -> None:
+    """Data as strict JSON (RFC 8259: a non-finite number becomes null)."""
+    click.echo(to_json(data))
+
+
+def to_json(data) -> str:
+    return json.dumps(_finite(data), indent=2, default=str, allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def emit_markdown(text: str) -> None:
+    """A markdown document (a decision) as the terminal shows it."""
+    from rich.markdown import Markdown
+
+    _console().print(Markdown(text))
+
+
+def _console(file=None, width: int | None = None):
+    from rich.console import Console
+
+    return Console(file=file, width=width, soft_wrap=False, highlight=False)
+
+
+def _cells(table: Table, row: dict) -> list[str]:
+    return [fmt_value(row.get(c.key), c.kind) for c in table.columns]
+
+
+def _rich(table: Table, width: int) -> str:
+    from rich.markup import escape
+    from rich.table import Table as RichTable
+
+    out = RichTable(title=escape(table.title), title_justify="left")
+    for c in table.columns:
+        out.add_column(escape(c.title), justify="left" if c.kind in LEFT else "right",
+                       overflow="fold")
+    for row in table.rows:
+        cells = [_styled(escape(text), c.kind) for c, text in zip(table.columns, _cells(table, row))]
+        out.add_row(*cells, end_section=bool(row.get("_section_end")), style=row.get("_style"))
+    buf = io.StringIO()
+    console = _console(buf, width)
+    console.print(out)
+    for note in table.notes:
+        console.print(note, markup=False)
+    return buf.getvalue()
+
+
+def _styled(text: str, kind: str) -> str:
+    style = STATUS_STYLE.get(text) if kind == "status" else None
+    return f"[{style}]{text}[/]" if style else text
+
+
+def _markdown(table: Table) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [f"### {table.title}", "",
+             "| " + " | ".join(esc(c.title) for c in table.columns) + " |",
+             "|" + "|".join("---" if c.kind in LEFT else "---:" for c in table.columns) + "|"]
+    lines += ["| " + " | ".join(esc(v) for v in _cells(table, r)) + " |" for r in table.rows]
+    if table.notes:
+        lines += [""] + [f"- {esc(n)}" for n in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(table: Table) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([c.key for c in table.columns])
+    for row in table.rows:
+        writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in table.columns])
+    return buf.getvalue()
+
+
+def _json(table: Table) -> str:
+    doc = {"title": table.title, "columns": [c.key for c in table.columns],
+           "rows": [{c.key: row.get(c.key) for c in table.columns} for row in table.rows],
+           "notes": table.notes, **table.data}
+    return to_json(doc) + "\n"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #ddd}
+th{background:#f3f3f3;text-align:left}td{white-space:nowrap}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.end td{border-bottom:2px solid #888;font-weight:600}img{max-width:100%;margin:1em 0}
+.notes{margin:1em 0;color:#444}"""
+
+
+def _html(table: Table) -> str:
+    """One self-contained page: no scripts, no links, charts inlined as base64 PNG."""
+    head = "".join(f"<th>{html.escape(c.title)}</th>" for c in table.columns)
+    body = []
+    for row in table.rows:
+        cells = "".join(
+            f'<td class="{"" if c.kind in LEFT else "n"}">{html.escape(v)}</td>'
+            for c, v in zip(table.columns, _cells(table, row)))
+        body.append(f'<tr class="{"end" if row.get("_section_end") else ""}">{cells}</tr>')
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
+    charts = "".join(
+        f'<img alt="{html.escape(title)}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        for title, png in table.charts)
+    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(table.title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{html.escape(table.title)}</h1><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table><ul class=\"notes\">{notes}</ul>"
+            f"{charts}</body></html>\n")

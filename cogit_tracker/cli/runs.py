@@ -1,0 +1,72 @@
+"""`cogit-log runs list | reap`: campaign and phase runs, and the dead ones among them."""
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from ..runtime import liveness
+from ..table import Column, Table
+from .group import cli, json_option, tracking_option
+from .render import emit, emit_json
+
+
+@cli.group()
+def runs() -> None:
+    """Campaign and phase runs: list them, reap the dead ones.
+
+    \b
+    Example:
+        cogit-log runs list --campaign run-002
+        cogit-log runs reap --dry-run
+    """
+
+
+@runs.command("list")
+@tracking_option
+@click.option("--campaign", default=None, help="Only this campaign label.")
+@click.option("--status", default=None, help="RUNNING, FINISHED, FAILED or KILLED.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@json_option
+def runs_list(tracking_uri, campaign, status, limit, as_json) -> None:
+    """List campaign and phase runs, newest first: campaign, phase, status, GPU, duration, cost.
+
+    \b
+    Example:
+        cogit-log runs list
+        cogit-log runs list --campaign run-002 --json
+    """
+    rows = liveness.list_runs(tracking_uri, campaign=campaign, status=status, limit=limit)
+    _show(rows, "Runs", as_json)
+
+
+@runs.command("reap")
+@tracking_option
+@click.option("--stale-after", "stale_after", default=liveness.DEFAULT_STALE_AFTER_S,
+              show_default=True, type=float, metavar="S",
+              help="Seconds without a heartbeat after which a RUNNING run is dead.")
+@click.option("--dry-run", is_flag=True, help="Show what would be reaped; change nothing.")
+@json_option
+def runs_reap(tracking_uri, stale_after, dry_run, as_json) -> None:
+    """Mark RUNNING runs whose heartbeat stopped (killed with -9, OOM-killed, pod gone) as
+    KILLED with cogit.failure=stale. Their metrics stay; runs without a heartbeat are left alone.
+
+    \b
+    Example:
+        cogit-log runs reap --stale-after 60
+    """
+    rows = liveness.reap(tracking_uri, stale_after_s=stale_after, dry_run=dry_run)
+    _show(rows, ("Would reap" if dry_run else "Reaped") + f" {len(rows)} run(s)", as_json)
+
+
+def _show(rows: list[liveness.RunState], title: str, as_json: bool) -> None:
+    if as_json:
+        emit_json([dataclasses.asdict(r) for r in rows])
+        return
+    columns = [Column("start_ms", "started (UTC)", "when"), Column("campaign", "campaign"),
+               Column("phase", "phase"), Column("status", "status", "status"),
+               Column("gpu", "GPU"), Column("duration_s", "duration", "seconds"),
+               Column("cost_usd", "cost", "usd"), Column("failure", "failure"),
+               Column("run_id", "run id")]
+    table_rows = [{**dataclasses.asdict(r), "phase": r.phase or f"({r.kind})"} for r in rows]
+    emit(Table(title, columns, table_rows))

@@ -1,0 +1,274 @@
+"""Memory planner: predict, before a single weight is loaded, whether a model plus its quantum
+operators fits on a GPU, and decide where the operators go.
+
+Why this exists: the researcher's Phase 3 died with `torch.OutOfMemoryError` on a 32 GB
+RTX 5090 because nobody added up "7.6B float32 weights + two 9333x9333 complex operators"
+beforehand (captains-log-2025-11.md, Decision #001). Every figure below is arithmetic on
+published architecture values; the few constants that are not (CUDA context) say where they
+come from.
+
+Units: bytes internally; shown as GB = 1e9 bytes, the unit the log uses ("30 GB" for 7.6B
+float32 parameters). A catalog GPU's `vram_gb` is read in the same decimal unit, so a "32 GB"
+card is planned as 32e9 bytes. Its chips really hold 32 GiB (34.4e9 B, ~34.2e9 usable as CUDA
+reports it): the ~2 GB we deliberately leave out is the planner's safety margin for what it
+does not model (allocator fragmentation, transient copies while loading, kernels' workspaces).
+
+Operators: one quantum_dim x quantum_dim complex64 matrix each, 0.70 GB at 9333. The log's
+"1.4 GB (174M params x 2 complex x 4 bytes)" counts the real/imaginary split twice (174M real
+numbers already are the two parts of 9333^2 = 87M complex entries). Its 2.6 GB on disk for two
+operators says each checkpoint held two such matrices (e.g. a generator and the unitary made
+from it); an operator that keeps both resident should be planned as two (`--operators 4`).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+from .. import schema
+from ..errors import BadInput
+from ..schema import GB, PRECISION_BYTES
+from .architectures import ModelArch, resolve_model
+from .inputs import parse_params, parse_positive_int
+
+#: Bytes of one activation / KV-cache entry. Quantized weights are de-quantized on the fly and
+#: the arithmetic runs in half precision (bitsandbytes' default compute dtype is fp16).
+ACTIVATION_BYTES: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 2, "int4": 2}
+
+#: complex64: two float32 parts.
+COMPLEX64_BYTES = 8
+
+#: Memory the CUDA driver and PyTorch's kernels take before the first tensor: measured at
+#: 128-256 MiB per GPU with lazy module loading (InvokeAI PR #9447, 2026) and 781 MB with eager
+#: loading (pytorch/pytorch#34323); cuBLAS workspaces come on top. 0.5 GB sits between them.
+CUDA_CONTEXT_BYTES = 500_000_000
+CUDA_CONTEXT_SOURCE = "0.13-0.78 GB measured (InvokeAI PR #9447, pytorch/pytorch#34323)"
+
+#: The log's rule (Decision #001): operators go on the GPU only with 20 % to spare.
+PLACEMENT_MARGIN = 1.2
+
+#: Adam keeps two moments per parameter (exp_avg, exp_avg_sq), each the parameter's size.
+ADAM_MOMENTS = 2
+
+DEFAULT_SEQ_LEN = 512
+DEFAULT_BATCH = 1
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One row of the plan. `kind` groups rows: weights, kv_cache, activations, operators,
+    operator_training, cuda_context."""
+
+    label: str
+    kind: str
+    bytes: int
+    note: str = ""
+
+    @property
+    def gb(self) -> float:
+        return self.bytes / GB
+
+
+@dataclass(frozen=True)
+class GpuFit:
+    """The verdict for one GPU: everything on it, then with the operators where
+    `place_operators` puts them."""
+
+    key: str
+    name: str
+    vram_bytes: int
+    fits: bool  # everything, operators included, on the GPU
+    free_after_bytes: int  # VRAM - total (negative: short by that much)
+    operator_device: str  # "cuda" or "cpu"
+    gpu_bytes_placed: int  # what the GPU holds once the operators are placed
+    fits_placed: bool
+
+
+@dataclass
+class MemoryPlan:
+    """The full estimate and its inputs (kept so `oom_advice` can re-plan alternatives)."""
+
+    model: str
+    params: int
+    precision: str
+    quantum_dim: int
+    operators: int
+    training: bool
+    seq_len: int
+    batch: int
+    items: list[LineItem]
+    arch: ModelArch | None = None
+    gpus: list[GpuFit] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(item.bytes for item in self.items)
+
+    @property
+    def operator_bytes(self) -> int:
+        """Operators with their training state: what moves as one when placed."""
+        return sum(i.bytes for i in self.items if i.kind in ("operators", "operator_training"))
+
+    @property
+    def other_bytes(self) -> int:
+        return self.total_bytes - self.operator_bytes
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["total_bytes"] = self.total_bytes
+        data["operator_bytes"] = self.operator_bytes
+        for item in data["items"]:
+            item["gb"] = round(item["bytes"] / GB, 3)
+        return data
+
+
+def weights_item(label: str, params: int, precision: str) -> LineItem:
+    return LineItem(
+        f"{label} weights ({precision.upper()})", "weights",
+        int(math.ceil(params * PRECISION_BYTES[precision])),
+        f"{params / 1e9:.2f}B params x {PRECISION_BYTES[precision]:g} B",
+    )
+
+
+def kv_cache_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
+    """layers x 2 (K and V) x kv_heads x head_dim x tokens x batch x bytes."""
+    return (arch.num_layers * 2 * arch.num_kv_heads * arch.d_head * seq_len * batch
+            * ACTIVATION_BYTES[precision])
+
+
+def activation_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
+    """Peak transient tensors of one forward pass over `seq_len` tokens (inference, no autograd):
+    one layer's worth at a time, since each layer's outputs free the previous ones.
+    Residual stream in and out, q/k/v, the MLP's two intermediate-width tensors (gate and up),
+    eager attention scores (heads x seq^2), and the final logits, which HF upcasts to float32.
+    A deliberate upper-ish estimate; fused attention kernels need less."""
+    a = ACTIVATION_BYTES[precision]
+    tokens = seq_len * batch
+    qkv = (arch.num_heads + 2 * arch.num_kv_heads) * arch.d_head
+    layer = tokens * (2 * arch.hidden_size + qkv + 2 * arch.intermediate_size) * a
+    scores = batch * arch.num_heads * seq_len * seq_len * a
+    logits = tokens * arch.vocab_size * 4
+    return layer + scores + logits
+
+
+def operator_bytes(quantum_dim: int) -> int:
+    """One unitary operator: a quantum_dim x quantum_dim complex64 matrix."""
+    return quantum_dim * quantum_dim * COMPLEX64_BYTES
+
+
+def _operator_labels(count: int) -> list[str]:
+    """The log's two operators get its names; other counts are numbered."""
+    if count == 2:
+        return ["Operator U_pos→neg", "Operator U_neg→pos"]
+    return [f"Operator {n + 1}" for n in range(count)]
+
+
+def plan(
+    model: str | None = None,
+    params: str | int | None = None,
+    precision: str = "fp32",
+    quantum_dim: str | int | None = None,
+    operators: str | int = 2,
+    training: bool = False,
+    seq_len: str | int = DEFAULT_SEQ_LEN,
+    batch: str | int = DEFAULT_BATCH,
+) -> MemoryPlan:
+    """Estimate every line item for a model (name, config dir, or bare parameter count) plus
+    `operators` unitary operators of `quantum_dim`. Every value is checked (BadInput) before
+    anything is computed; `params` overrides the count derived from the architecture."""
+    if not model and params is None:
+        raise BadInput("give --model NAME|DIR or --params N (e.g. --params 7.6B)")
+    precision = schema.check_precision(precision)
+    quantum_dim = parse_positive_int("quantum_dim", quantum_dim)
+    operators = parse_positive_int("operators", operators)
+    seq_len = parse_positive_int("seq_len", seq_len)
+    batch = parse_positive_int("batch", batch)
+    arch = resolve_model(model) if model else None
+    count = parse_params(params) if params is not None else arch.param_count()
+    return build_plan(arch, count, precision, quantum_dim, operators, training, seq_len, batch)
+
+
+def build_plan(arch: ModelArch | None, params: int, precision: str, quantum_dim: int,
+               operators: int, training: bool, seq_len: int, batch: int) -> MemoryPlan:
+    """The arithmetic on already-checked values. Without an architecture (a bare --params)
+    the KV cache and activations cannot be sized and are left out, which the table says."""
+    label = arch.name.split("/")[-1] if arch else f"{params / 1e9:.2f}B-param model"
+    items = [weights_item(label, params, precision)]
+    if arch:
+        items.append(LineItem(
+            "KV cache", "kv_cache", kv_cache_bytes(arch, seq_len, batch, precision),
+            f"{seq_len} tokens x batch {batch}"))
+        items.append(LineItem(
+            "Activations (one forward)", "activations",
+            activation_bytes(arch, seq_len, batch, precision), "one layer's peak + logits"))
+    one_op = operator_bytes(quantum_dim)
+    for name in _operator_labels(operators):
+        items.append(LineItem(name, "operators", one_op, f"{quantum_dim}² x 8 B (complex64)"))
+    if training:
+        items.append(LineItem("Operator gradients", "operator_training", operators * one_op,
+                              "same size as the operators"))
+        items.append(LineItem("Adam state (2 moments)", "operator_training",
+                              ADAM_MOMENTS * operators * one_op, "exp_avg + exp_avg_sq"))
+    items.append(LineItem("CUDA context", "cuda_context", CUDA_CONTEXT_BYTES, CUDA_CONTEXT_SOURCE))
+    return MemoryPlan(
+        model=arch.name if arch else label, params=params, precision=precision,
+        quantum_dim=quantum_dim, operators=operators, training=training, seq_len=seq_len,
+        batch=batch, items=items, arch=arch,
+    )
+
+
+# --------------------------------------------------------------------------- GPUs, placement
+
+
+def place_operators(operator_bytes: int, device: str, free_bytes: int | None = None) -> str:
+    """Where the operators should live: `device` (a CUDA device) when its free memory exceeds
+    their size by 20 %, else "cpu". `free_bytes` is what the GPU will have free once everything
+    else is loaded; on a real CUDA device and without it, torch.cuda.mem_get_info() is read,
+    so call this after the model is on the GPU. Pipelines call exactly this."""
+    device = str(device)
+    if device == "cpu":
+        return "cpu"
+    if not re.fullmatch(r"cuda(:\d+)?", device):
+        raise BadInput(f"unknown device {device!r}; accepted: cpu, cuda, cuda:N")
+    if free_bytes is None:
+        import torch
+
+        if not torch.cuda.is_available():
+            return "cpu"
+        free_bytes, _total = torch.cuda.mem_get_info(torch.device(device))
+    return device if free_bytes > PLACEMENT_MARGIN * operator_bytes else "cpu"
+
+
+def gpu_fit(memory_plan: MemoryPlan, spec) -> GpuFit:
+    """Verdict for one catalog GPU (`spec` has key, name, vram_gb)."""
+    vram = int(spec.vram_gb * GB)
+    total = memory_plan.total_bytes
+    device = place_operators(memory_plan.operator_bytes, "cuda", vram - memory_plan.other_bytes)
+    placed = total if device == "cuda" else memory_plan.other_bytes
+    return GpuFit(spec.key, spec.name, vram, total <= vram, vram - total, device, placed,
+                  placed <= vram)
+
+
+def plan_for_gpus(memory_plan: MemoryPlan, gpu: str | None = None,
+                  all_gpus: bool = False) -> MemoryPlan:
+    """Attach verdicts for one catalog GPU (`gpu` key) or every catalog GPU."""
+    if gpu and all_gpus:
+        raise BadInput("give either --gpu KEY or --all, not both")
+    if not gpu and not all_gpus:
+        return memory_plan
+    from ..machine import catalog
+
+    specs = [catalog.get(gpu)] if gpu else list(catalog.load().values())
+    specs.sort(key=lambda s: s.vram_gb)
+    memory_plan.gpus = [gpu_fit(memory_plan, spec) for spec in specs]
+    return memory_plan
+
+
+def replan(memory_plan: MemoryPlan, precision: str) -> MemoryPlan:
+    """The same run at another precision (for advice on what would fit)."""
+    p = memory_plan
+    return build_plan(p.arch, p.params, precision, p.quantum_dim, p.operators, p.training,
+                      p.seq_len, p.batch)

@@ -1,0 +1,135 @@
+"""Two campaigns (or two groups of campaigns) side by side, phase by phase, with one verdict.
+
+A side is a campaign label, run id or uid, or a tag filter such as
+`gpu.key=rtx-5090,precision=fp16` naming every campaign that matches; a group's figures are
+medians across its campaigns, so one slow pod does not decide the comparison.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import BadInput
+from ..table import Column, Table
+from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, load, points, ratio,
+                    select, status_counts)
+
+FILTER_KEYS = tuple(k for k in GROUP_KEYS if k != "phase")
+
+
+@dataclass
+class Side:
+    name: str            # what the user typed
+    members: list[Campaign]
+
+    def status(self, statuses: list[str]) -> str:
+        return statuses[0] if len(self.members) == 1 and len(statuses) == 1 \
+            else status_counts(statuses)
+
+
+def parse_filter(text: str) -> dict[str, str]:
+    """`key=value,key=value` with keys from FILTER_KEYS; anything else is one BadInput line."""
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        key, eq, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not key or not value:
+            raise BadInput(f"malformed filter item {item.strip()!r} in {text!r}; accepted: "
+                           f"key=value[,key=value...] with keys {', '.join(FILTER_KEYS)}")
+        if key not in FILTER_KEYS:
+            raise BadInput(f"unknown filter key {key!r}; accepted: {', '.join(FILTER_KEYS)}")
+        out[key] = value
+    return out
+
+
+def resolve(campaigns: list[Campaign], spec: str | dict[str, str]) -> Side:
+    """A label, run id or uid; a dict (or a string containing '=') is a tag filter."""
+    if isinstance(spec, str) and "=" not in spec:
+        return Side(spec, select(campaigns, [spec]))
+    wanted = parse_filter(spec) if isinstance(spec, str) else spec
+    name = ",".join(f"{k}={v}" for k, v in wanted.items())
+    members = [c for c in campaigns if all(c.attr(k) == v for k, v in wanted.items())]
+    if not members:
+        raise BadInput(f"no campaign matches filter {name!r}; accepted: a filter that matches "
+                       f"at least one campaign")
+    return Side(name, members)
+
+
+def compare(campaigns: list[Campaign], a_spec: str | dict, b_spec: str | dict) -> Table:
+    a, b = resolve(campaigns, a_spec), resolve(campaigns, b_spec)
+    rows = [_row(name, a, b) for name in _phase_names(a, b)]
+    a_tot = aggregate([c.totals() for c in a.members])
+    b_tot = aggregate([c.totals() for c in b.members])
+    total = _cells(TOTAL, a.status([c.status for c in a.members]), a_tot,
+                   b.status([c.status for c in b.members]), b_tot)
+    rows.append({**total, "_section_end": True})
+    notes = [verdict(a, b, a_tot, b_tot)]
+    if len(a.members) > 1 or len(b.members) > 1:
+        notes.append(f"Groups: A = {len(a.members)} campaign(s), B = {len(b.members)}; "
+                     f"figures are medians across each group's campaigns.")
+    columns = [Column("phase", "phase"), Column("a_status", "A status"),
+               Column("b_status", "B status"), Column("a_time", "A time", "seconds"),
+               Column("b_time", "B time", "seconds"), Column("x_time", "B/A time", "ratio"),
+               Column("a_cost", "A cost", "usd"), Column("b_cost", "B cost", "usd"),
+               Column("x_cost", "B/A cost", "ratio"), Column("a_fidelity", "A fid", "fraction"),
+               Column("b_fidelity", "B fid", "fraction"),
+               Column("d_fidelity", "B-A fid pt", "pt")]
+    data = {"a": {"spec": a.name, "campaigns": [c.label for c in a.members]},
+            "b": {"spec": b.name, "campaigns": [c.label for c in b.members]},
+            "verdict": notes[0]}
+    return Table(f"A = {a.name}  vs  B = {b.name}", columns, rows, notes, data=data)
+
+
+def _phase_names(a: Side, b: Side) -> list[str]:
+    order: dict[str, int] = {}
+    for camp in a.members + b.members:
+        for ph in camp.phases:
+            order.setdefault(ph.name, ph.index if ph.index is not None else 1 << 30)
+    return sorted(order, key=lambda n: (order[n], n))
+
+
+def _row(name: str, a: Side, b: Side) -> dict:
+    a_ph = [p for c in a.members for p in c.phases if p.name == name]
+    b_ph = [p for c in b.members for p in c.phases if p.name == name]
+    return _cells(name, a.status([p.status_text for p in a_ph]) if a_ph else "absent",
+                  aggregate([p.figures for p in a_ph]),
+                  b.status([p.status_text for p in b_ph]) if b_ph else "absent",
+                  aggregate([p.figures for p in b_ph]))
+
+
+def _cells(name: str, a_status: str, a: Figures, b_status: str, b: Figures) -> dict:
+    return {"phase": name, "a_status": a_status, "b_status": b_status,
+            "a_time": a.duration_s, "b_time": b.duration_s,
+            "x_time": ratio(b.duration_s, a.duration_s),
+            "a_cost": a.cost_usd, "b_cost": b.cost_usd, "x_cost": ratio(b.cost_usd, a.cost_usd),
+            "a_fidelity": a.fidelity, "b_fidelity": b.fidelity,
+            "d_fidelity": points(b.fidelity, a.fidelity)}
+
+
+def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures) -> str:
+    """One line such as `B: 11.8x faster, 0.28x the cost, fidelity -0.4 pt`."""
+    parts = []
+    speed = ratio(a_tot.duration_s, b_tot.duration_s)
+    if speed is None:
+        parts.append("time not comparable (not measured on both sides)")
+    elif speed >= 1:
+        parts.append(f"{speed:.1f}x faster")
+    else:
+        parts.append(f"{1 / speed:.1f}x slower")
+    cost = ratio(b_tot.cost_usd, a_tot.cost_usd)
+    parts.append(f"{cost:.2f}x the cost" if cost is not None
+                 else "cost not comparable (not measured on both sides)")
+    fid = points(b_tot.fidelity, a_tot.fidelity)
+    if fid is not None:
+        parts.append(f"fidelity {fid:+.1f} pt")
+    line = f"B: {', '.join(parts)} (A = {a.name}, B = {b.name})"
+    unfinished = [c.label for c in a.members + b.members
+                  if c.status != "FINISHED" or any(p.status != "FINISHED" for p in c.phases)]
+    if unfinished:
+        line += f"; not finished: {', '.join(unfinished[:5])}, totals cover measured phases only"
+    return line
+
+
+def make_compare(uri: str, a_spec: str | dict, b_spec: str | dict, experiments=(),
+                 client=None) -> Table:
+    """`cogit-log compare`: load the store's campaigns and put A and B side by side."""
+    return compare(load(uri, experiments or None, client=client), a_spec, b_spec)

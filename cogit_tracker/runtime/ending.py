@@ -1,0 +1,72 @@
+"""How a run ends: its MLflow status and failure class, and the signals that end it.
+
+A CUDA OOM, any other exception, Ctrl-C, SIGTERM and an exhausted budget each leave a run in
+a status with a `cogit.failure` tag, so `runs list` and the reports say why it stopped. The
+user's exception always propagates; a failure of tracking itself only warns.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import warnings
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from .. import schema
+
+
+class BudgetExceeded(RuntimeError):
+    """Raised out of a phase that the campaign's `budget_usd` stopped."""
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread by our SIGTERM handler so `with` blocks unwind and record."""
+
+
+@contextmanager
+def quiet(what: str) -> Iterator[None]:
+    """Tracking never breaks the experiment: a failure here warns and the phase goes on."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - deliberately broad, see docstring
+        warnings.warn(f"cogit-tracker: {what} failed: {exc}", stacklevel=3)
+
+
+def classify(exc: BaseException | None, over_budget: bool) -> tuple[str, dict[str, str]]:
+    """MLflow status and failure tags for how a run ended."""
+    if exc is None:
+        return "FINISHED", {}
+    if over_budget and isinstance(exc, (KeyboardInterrupt, BudgetExceeded)):
+        return "KILLED", {schema.FAILURE: "budget", schema.FAILURE_MESSAGE: str(exc) or "budget"}
+    if isinstance(exc, Terminated):
+        return "KILLED", {schema.FAILURE: "sigterm", schema.FAILURE_MESSAGE: "SIGTERM received"}
+    if isinstance(exc, KeyboardInterrupt):
+        return "KILLED", {schema.FAILURE: "interrupted", schema.FAILURE_MESSAGE: "KeyboardInterrupt"}
+    message = f"{type(exc).__name__}: {exc}"[:schema.MAX_TAG_VALUE]
+    if type(exc).__name__ == "OutOfMemoryError" and type(exc).__module__.startswith("torch"):
+        return "FAILED", {schema.FAILURE: "cuda_oom", schema.FAILURE_MESSAGE: message}
+    return "FAILED", {schema.FAILURE: "exception", schema.FAILURE_MESSAGE: message}
+
+
+# -- SIGTERM: unwind like an exception, then behave as the previous handler would -----------
+_previous_sigterm: Any = None
+_sigterm_installed = False
+
+
+def _on_sigterm(signum, frame) -> None:
+    if callable(_previous_sigterm):
+        _previous_sigterm(signum, frame)  # the user's handler first; if it returns, go on
+        return
+    if _previous_sigterm == signal.SIG_IGN:
+        return
+    raise Terminated(128 + signum)
+
+
+def install_sigterm() -> None:
+    """Once per process, from the main thread: SIGTERM unwinds the `with` blocks."""
+    global _previous_sigterm, _sigterm_installed
+    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _previous_sigterm = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _sigterm_installed = True

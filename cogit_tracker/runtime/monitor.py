@@ -1,0 +1,143 @@
+"""One background thread per process that keeps every live run honest while it runs.
+
+MLflow has no heartbeat (a SIGKILLed run stays RUNNING forever) and its system metrics keep
+no peak. So, for each live campaign and phase run, this thread samples process RAM and GPU
+memory every `COGIT_SAMPLE_S` seconds (default 0.5) to keep the peaks, and every
+`COGIT_HEARTBEAT_S` seconds (default 15) refreshes the `cogit.heartbeat` tag and logs the cost
+so far, which is what `cogit-log runs reap` and a live budget need.
+"""
+from __future__ import annotations
+
+import _thread
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+
+from .. import schema, settings
+from ..machine import cost, hardware
+from ..store.ops import now_ms
+
+
+@dataclass
+class Live:
+    """What the monitor knows of one live run."""
+
+    uid: str
+    writer: object
+    rate: cost.Rate
+    gpu_count: int
+    budget: cost.BudgetGuard | None = None
+    started: float = field(default_factory=time.monotonic)
+    offset_s: float = 0.0  # time already spent in earlier sessions of a resumed run
+    ram_peak: int = 0
+    vram_peak: int = 0
+    over_budget: bool = False
+
+    @property
+    def duration_s(self) -> float:
+        return self.offset_s + time.monotonic() - self.started
+
+    @property
+    def cost_usd(self) -> float:
+        return cost.cost_usd(self.duration_s, self.rate, self.gpu_count)
+
+    def heartbeat(self) -> None:
+        self.writer.submit({"op": "tags", "uid": self.uid, "tags": {schema.HEARTBEAT: now_ms()}})
+        self.writer.submit(
+            {"op": "metrics", "uid": self.uid,
+             "metrics": [[schema.COST_USD, self.cost_usd, now_ms(), 0]]}
+        )
+
+
+def _ram_bytes() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+def _vram_bytes() -> int:
+    """NVML's used memory on every device, or torch's own peak if that is larger (NVML sees
+    other processes too; torch sees only its allocator)."""
+    used = sum(hardware.vram_used_bytes())
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        used = max(used, sum(torch.cuda.max_memory_allocated(d)
+                             for d in range(torch.cuda.device_count())))
+    return used
+
+
+class Monitor:
+    def __init__(self) -> None:
+        self.sample_s = settings.SAMPLE.get()
+        self.heartbeat_s = settings.HEARTBEAT.get()
+        self._live: dict[str, Live] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._main = threading.main_thread().ident
+
+    def add(self, live: Live) -> None:
+        self.sample(live)
+        live.heartbeat()
+        with self._lock:
+            self._live[live.uid] = live
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="cogit-monitor",
+                                                daemon=True)
+                self._thread.start()
+
+    def remove(self, live: Live) -> None:
+        self.sample(live)
+        with self._lock:
+            self._live.pop(live.uid, None)
+
+    def sample(self, live: Live) -> None:
+        live.ram_peak = max(live.ram_peak, _ram_bytes())
+        live.vram_peak = max(live.vram_peak, _vram_bytes())
+
+    def _loop(self) -> None:
+        last_beat = time.monotonic()
+        while True:
+            time.sleep(self.sample_s)
+            try:
+                beat = time.monotonic() - last_beat >= self.heartbeat_s
+                if beat:
+                    last_beat = time.monotonic()
+                self._tick(beat)
+            except Exception as exc:  # tracking must not break the experiment
+                warnings.warn(f"cogit-tracker: monitor failed: {exc}", stacklevel=1)
+
+    def _tick(self, beat: bool) -> None:
+        ram, vram = _ram_bytes(), _vram_bytes()
+        with self._lock:
+            lives = list(self._live.values())
+        for live in lives:
+            live.ram_peak = max(live.ram_peak, ram)
+            live.vram_peak = max(live.vram_peak, vram)
+            if beat:
+                live.heartbeat()
+            self._check_budget(live)
+
+    def _check_budget(self, live: Live) -> None:
+        if live.budget is None or live.over_budget:
+            return
+        verdict = live.budget.check(live.cost_usd)
+        if verdict == "warn":
+            warnings.warn(
+                f"cogit-tracker: ${live.cost_usd:.2f} spent, 80% of the ${live.budget.budget_usd:.2f} budget",
+                stacklevel=1,
+            )
+        elif verdict == "stop":
+            live.over_budget = True
+            _thread.interrupt_main()  # raises KeyboardInterrupt in the experiment's thread
+
+
+_monitor: Monitor | None = None
+
+
+def get() -> Monitor:
+    global _monitor
+    if _monitor is None:
+        _monitor = Monitor()
+    return _monitor

@@ -1,0 +1,142 @@
+"""Tracking operations as plain records, and how to apply them to a store.
+
+Every write the plugin makes (create a run, tags, params, metrics, an artifact, end a run) is
+an `op`: a JSON-able dict that names its run by `cogit.uid`, never by MLflow run id. That one
+choice makes the offline path the same as the online one: an op can be applied now, or written
+to a spool file on the pod (`spool.py`) and applied later to a store that has never seen the
+run, and applying it twice changes nothing (runs are found by uid before being created; SQL
+stores drop a metric point identical to one they hold; tags and params are rewritten with the
+same value).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .. import schema
+from . import query
+
+Op = dict[str, Any]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    """`items` in slices of at most `size`: what one `log_batch` request may carry."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class Applier:
+    """Applies ops to one store, resolving `cogit.uid` to run ids as it goes."""
+
+    def __init__(self, client):
+        self.client = client
+        self.run_ids: dict[str, str] = {}
+        self._experiments: dict[str, str] = {}
+
+    def run_id(self, uid: str) -> str:
+        if uid not in self.run_ids:
+            found = query.find(self.client, uid)
+            if found is None:
+                raise LookupError(f"no run with {schema.UID} {uid} in the store")
+            self.run_ids[uid] = found.info.run_id
+        return self.run_ids[uid]
+
+    def experiment_id(self, name: str) -> str:
+        if name not in self._experiments:
+            exp = self.client.get_experiment_by_name(name)
+            if exp is None:
+                try:
+                    self._experiments[name] = self.client.create_experiment(name)
+                except Exception:  # another process created it first
+                    exp = self.client.get_experiment_by_name(name)
+                    if exp is None:
+                        raise
+                    self._experiments[name] = exp.experiment_id
+            else:
+                self._experiments[name] = exp.experiment_id
+        return self._experiments[name]
+
+    def apply(self, op: Op) -> None:
+        getattr(self, "_" + op["op"])(op)
+
+    def _create(self, op: Op) -> None:
+        exp_id = self.experiment_id(op["experiment"])
+        # A create that timed out may still have happened, and a replay may meet a run made
+        # before: the uid decides, so no run is ever made twice.
+        existing = query.find(self.client, op["uid"], [exp_id])
+        if existing is not None:
+            self.run_ids[op["uid"]] = existing.info.run_id
+            return
+        tags = dict(op["tags"])
+        if op.get("parent"):
+            tags[schema.PARENT_RUN] = self.run_id(op["parent"])
+        run = self.client.create_run(
+            exp_id, start_time=op["start"], tags=tags, run_name=op.get("name")
+        )
+        self.run_ids[op["uid"]] = run.info.run_id
+
+    def _tags(self, op: Op) -> None:
+        from mlflow.entities import RunTag
+
+        items = [RunTag(k, str(v)) for k, v in op["tags"].items()]
+        for chunk in chunks(items, schema.MAX_TAGS_PER_BATCH):
+            self.client.log_batch(self.run_id(op["uid"]), tags=chunk)
+
+    def _params(self, op: Op) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)) for k, v in op["params"].items()]
+        for chunk in chunks(items, schema.MAX_PARAMS_PER_BATCH):
+            self.client.log_batch(self.run_id(op["uid"]), params=chunk)
+
+    def _metrics(self, op: Op) -> None:
+        from mlflow.entities import Metric
+
+        points = [Metric(k, v, ts, step) for k, v, ts, step in op["metrics"]]
+        for chunk in chunks(points, schema.MAX_METRICS_PER_BATCH):
+            self.client.log_batch(self.run_id(op["uid"]), metrics=chunk)
+
+    def _artifact(self, op: Op) -> None:
+        self.client.log_artifact(self.run_id(op["uid"]), op["path"], op.get("artifact_path"))
+
+    def _table(self, op: Op) -> None:
+        self.client.log_table(self.run_id(op["uid"]), data=op["data"], artifact_file=op["file"])
+
+    def _status(self, op: Op) -> None:
+        self.client.update_run(self.run_id(op["uid"]), status=op["status"])
+
+    def _end(self, op: Op) -> None:
+        self.client.set_terminated(self.run_id(op["uid"]), op["status"], end_time=op["end"])
+
+
+def coalesce(ops: Iterable[Op]) -> list[Op]:
+    """Merge neighbouring metric ops of one run, so a flush costs one request per 1,000 points
+    instead of one per `log_metrics` call; order across runs and kinds is kept."""
+    return [op for op, _ in merged(ops)]
+
+
+def merged(ops: Iterable[Op]) -> Iterator[tuple[Op, int]]:
+    """`coalesce`, also saying how many original ops each merged op stands for (a replay
+    counts originals, so that an interrupted one resumes at the right line)."""
+    last: Op | None = None
+    count = 0
+    for op in ops:
+        if (
+            last is not None
+            and op["op"] == last["op"] == "metrics"
+            and op["uid"] == last["uid"]
+            and len(last["metrics"]) < schema.MAX_METRICS_PER_BATCH
+        ):
+            last["metrics"] = last["metrics"] + op["metrics"]
+            count += 1
+            continue
+        if last is not None:
+            yield last, count
+        last, count = dict(op), 1
+    if last is not None:
+        yield last, count
