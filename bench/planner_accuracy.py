@@ -1,23 +1,27 @@
 """Predicted against measured memory for a few model + operator configurations.
 
 Each configuration is loaded in a fresh child process (random weights from a local
-config.json, no hub) by `cogit_tracker.memory_check`: on the CPU the measurement is RSS growth
+config.json, no hub) by `tests/support/memory_check.py`: on the CPU the measurement is RSS growth
 (steady after the load, and the peak through one no-grad forward pass when tokens > 0); with
 `--device cuda` it is torch.cuda.max_memory_allocated. The planner's CUDA context line is left
 out of the prediction on both (neither measurement can see it).
 
-    PYTHONPATH=. python bench/planner_accuracy.py [--device cuda] [--quick]
+    .venv/bin/python bench/planner_accuracy.py [--device cuda] [--quick]
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from cogit_tracker import memory, memory_check
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from cogit_tracker.planning import memory  # noqa: E402
+from support import memory_check  # noqa: E402
 
 MB = 1_000_000
 

@@ -29,11 +29,10 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the synthetic campaigns the tests use too
 
 from cogit_tracker import schema as s  # noqa: E402
-from cogit_tracker import synthetic as sy  # noqa: E402
-from cogit_tracker.runquery import FIDELITY  # noqa: E402
+from support import synthetic as sy  # noqa: E402
 
 GPUS = [("rtx-5090", 0.89, 1.0), ("h100-sxm", 2.99, 4.2), ("a100-80gb", 1.79, 2.6),
         ("rtx-4090", 0.69, 0.8)]
@@ -41,52 +40,63 @@ PRECISIONS = ["fp16", "bf16", "int8"]
 CHUNK = 20_000
 
 
-def build(path: Path, phase_runs: int, seed: int = 7) -> float:
-    """Fill a new sqlite store; returns the seconds it took."""
-    from mlflow.store.tracking.dbmodels import models as m
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-    from sqlalchemy import insert
+class _Bulk:
+    """Rows for MLflow's own tables, inserted in chunks through the store's engine."""
 
-    t0 = time.perf_counter()
-    store = SqlAlchemyStore(f"sqlite:///{path}", str(path.parent / "mlruns"))
-    exp_id = store.create_experiment("cogit-qmech")
-    rng = random.Random(seed)
-    tables = {t: [] for t in ("runs", "tags", "params", "metrics", "latest_metrics")}
+    TABLES = ("runs", "tags", "params", "metrics", "latest_metrics")
 
-    def flush(force: bool = False) -> None:
-        if not force and sum(map(len, tables.values())) < CHUNK:
+    def __init__(self, path: Path):
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        self.store = SqlAlchemyStore(f"sqlite:///{path}", str(path.parent / "mlruns"))
+        self.exp_id = self.store.create_experiment("cogit-qmech")
+        self.tables: dict[str, list[dict]] = {t: [] for t in self.TABLES}
+
+    def flush(self, force: bool = False) -> None:
+        from mlflow.store.tracking.dbmodels import models as m
+        from sqlalchemy import insert
+
+        if not force and sum(map(len, self.tables.values())) < CHUNK:
             return
-        with store.engine.begin() as conn:
-            for name, model in (("runs", m.SqlRun), ("tags", m.SqlTag), ("params", m.SqlParam),
-                                ("metrics", m.SqlMetric), ("latest_metrics", m.SqlLatestMetric)):
-                if tables[name]:
-                    conn.execute(insert(model.__table__), tables[name])
-                    tables[name].clear()
+        models = {"runs": m.SqlRun, "tags": m.SqlTag, "params": m.SqlParam,
+                  "metrics": m.SqlMetric, "latest_metrics": m.SqlLatestMetric}
+        with self.store.engine.begin() as conn:
+            for name, model in models.items():
+                if self.tables[name]:
+                    conn.execute(insert(model.__table__), self.tables[name])
+                    self.tables[name].clear()
 
-    def add_run(run_id, name, start, end, status, tags, metrics, history=()):
-        tables["runs"].append(dict(
+    def add_run(self, run_id, name, start, end, status, tags, metrics, history=()) -> None:
+        self.tables["runs"].append(dict(
             run_uuid=run_id, name=name, source_type="LOCAL", source_name="pipelines/run.py",
             entry_point_name="", user_id="researcher", status=status, start_time=start,
             end_time=end, source_version="", lifecycle_stage="active",
-            artifact_uri=f"mlruns/{exp_id}/{run_id}/artifacts", experiment_id=int(exp_id)))
-        tags = {**tags, "mlflow.runName": name, "mlflow.user": "researcher",
+            artifact_uri=f"mlruns/{self.exp_id}/{run_id}/artifacts",
+            experiment_id=int(self.exp_id)))
+        tags = {**tags, s.RUN_NAME: name, "mlflow.user": "researcher",
                 "mlflow.source.name": "pipelines/run.py", "mlflow.source.type": "LOCAL",
                 s.HOST: "pod-17", s.CPU_MODEL: "AMD EPYC 7B13", s.CPU_CORES: "16",
                 s.RAM_TOTAL_GB: "128", s.GPU_DRIVER: "570.86", s.CUDA: "12.8",
                 s.RATE_SOURCE: "catalog", s.HEARTBEAT: str(end or start)}
-        tables["tags"] += [dict(key=k, value=v, run_uuid=run_id) for k, v in tags.items()]
-        tables["params"] += [dict(key=k, value=v, run_uuid=run_id) for k, v in
-                             {"layer": "16", "quantum_dim": "2000", "batch_size": "8",
-                              "lr": "0.001", "epochs": "6", "seed": "42"}.items()]
-        points = [(k, v, 0) for k, v in metrics.items() if k != FIDELITY]
-        points += [(FIDELITY, v, step) for step, v in enumerate(history)]
-        tables["metrics"] += [dict(key=k, value=v, timestamp=start + st, step=st, is_nan=False,
-                                   run_uuid=run_id) for k, v, st in points]
+        self.tables["tags"] += [dict(key=k, value=v, run_uuid=run_id) for k, v in tags.items()]
+        self.tables["params"] += [dict(key=k, value=v, run_uuid=run_id) for k, v in
+                                  {"layer": "16", "quantum_dim": "2000", "batch_size": "8",
+                                   "lr": "0.001", "epochs": "6", "seed": "42"}.items()]
+        points = [(k, v, 0) for k, v in metrics.items() if k != s.FIDELITY]
+        points += [(s.FIDELITY, v, step) for step, v in enumerate(history)]
+        self.tables["metrics"] += [dict(key=k, value=v, timestamp=start + st, step=st,
+                                        is_nan=False, run_uuid=run_id) for k, v, st in points]
         latest = {k: (v, st) for k, v, st in points}  # last point per key wins
-        tables["latest_metrics"] += [dict(key=k, value=v, timestamp=start + st, step=st,
-                                          is_nan=False, run_uuid=run_id)
-                                     for k, (v, st) in latest.items()]
+        self.tables["latest_metrics"] += [dict(key=k, value=v, timestamp=start + st, step=st,
+                                               is_nan=False, run_uuid=run_id)
+                                          for k, (v, st) in latest.items()]
 
+
+def build(path: Path, phase_runs: int, seed: int = 7) -> float:
+    """Fill a new sqlite store; returns the seconds it took."""
+    t0 = time.perf_counter()
+    bulk = _Bulk(path)
+    rng = random.Random(seed)
     start = 1_760_000_000_000
     for i in range(phase_runs // 4):
         gpu, rate, speed = rng.choice(GPUS)
@@ -97,15 +107,15 @@ def build(path: Path, phase_runs: int, seed: int = 7) -> float:
         t = start
         for index, ph in enumerate(spec.phases, start=1):
             end = t + int(ph.duration_s * 1000)
-            add_run(uuid.uuid4().hex, f"{spec.label}/{ph.name}", t, end, "FINISHED",
-                    sy.phase_tags(spec, ph, index, camp_id), sy.phase_metrics(spec, ph),
-                    ph.fidelity)
+            bulk.add_run(uuid.uuid4().hex, f"{spec.label}/{ph.name}", t, end, "FINISHED",
+                         sy.phase_tags(spec, ph, index, camp_id), sy.phase_metrics(spec, ph),
+                         ph.fidelity)
             t = end
-        add_run(camp_id, spec.label, start, t, "FINISHED", sy.campaign_tags(spec), {})
+        bulk.add_run(camp_id, spec.label, start, t, "FINISHED", sy.campaign_tags(spec), {})
         start = t + 60_000
-        flush()
-    flush(force=True)
-    store.engine.dispose()
+        bulk.flush()
+    bulk.flush(force=True)
+    bulk.store.engine.dispose()
     return time.perf_counter() - t0
 
 
@@ -119,7 +129,8 @@ def timed(fn) -> tuple[float, float, object]:
 
 def time_report(uri: str) -> tuple[float, float, int]:
     """Median of three runs of the report's query and aggregation."""
-    from cogit_tracker.reports import load, report
+    from cogit_tracker.reports.model import load
+    from cogit_tracker.reports.report import report
 
     runs = sorted(timed(lambda: report(load(uri))) for _ in range(3))
     wall, cpu, table = runs[1]

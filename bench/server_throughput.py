@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=2)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from cogit_tracker import server, store
+    from cogit_tracker.store import server, uri as store
 
     folder = Path(tempfile.mkdtemp(prefix="cogit-bench-"))
     os.environ["COGIT_SPOOL_DIR"] = str(folder / "spool")

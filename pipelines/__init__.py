@@ -8,7 +8,9 @@ hooks, and the `make demo` driver.
 """
 from __future__ import annotations
 
-from cogit_tracker.runtime.experiments import Experiment, Param
+from cogit_tracker import Experiment, Param
+
+from .models import PRECISIONS
 
 __all__ = ["EXPERIMENT", "run_campaign"]
 
@@ -28,8 +30,8 @@ EXPERIMENT = Experiment(
     params=(
         Param("model", str, None, "'tiny' (built and trained offline; the default), a "
               "save_pretrained folder, or a hub name. On --resume: the campaign's."),
-        Param("precision", str, None, "fp32 (the default), fp16, bf16 or int8. On --resume: "
-              "the campaign's."),
+        Param("precision", str, None, f"One of {', '.join(PRECISIONS)} (default fp32). On "
+              "--resume: the campaign's."),
         Param("phases", str, "1-4", "Phases to run: 1 encode, 2 train, 3 intervene, 4 reverse "
               "(e.g. 1-4, 3-4)."),
         Param("layer", int, None, "Layer to hook (default: the middle one)."),

@@ -141,7 +141,7 @@ def contradiction(precision: str, weight_bytes: int, n_params: int, dtype_loaded
     want = schema.PRECISION_BYTES[precision]
     if per > want * 1.5:
         return (f"requested {precision} but the weights loaded as {dtype_loaded}, "
-                f"{per:.1f} bytes per weight ({weight_bytes / 1e9:.3f} GB); expected ~{want:g}")
+                f"{per:.1f} bytes per weight ({weight_bytes / schema.GB:.3f} GB); expected ~{want:g}")
     return None
 
 

@@ -108,8 +108,8 @@ def test_bad_values_exit_2_with_one_line(store, args, bad):
     result = cli(*args, store=store)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 or lines[0].startswith("Usage:"), result.stderr
-    assert bad in result.stderr and "Traceback" not in result.stderr
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert bad in result.stderr and "Usage" not in result.stderr
 
 
 def test_unwritable_store_path_is_one_line(tmp_path):

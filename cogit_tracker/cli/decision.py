@@ -9,7 +9,8 @@ import sys
 import click
 
 from ..schema import DECISION_STATUSES, LINK_ROLES
-from . import decision_tables as tables, prompts
+from . import decision_tables as tables
+from . import prompts
 from .group import cli, json_option, tracking_option
 from .render import emit, emit_json, emit_markdown
 

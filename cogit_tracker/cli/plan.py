@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..planning import advice, memory
-from ..schema import GB
+from ..schema import GB, PRECISIONS
 from ..table import Column, Table
 from .group import cli, json_option
 from .render import emit, emit_json
@@ -14,7 +14,7 @@ from .render import emit, emit_json
 @click.option("--model", metavar="NAME|DIR", help="A known model name or a dir with config.json.")
 @click.option("--params", metavar="N", help="Parameter count instead of a model (7.6B, 124M).")
 @click.option("--precision", default="fp32", show_default=True, metavar="P",
-              help="fp32, fp16, bf16, int8 or int4.")
+              help=f"One of {', '.join(PRECISIONS)}.")
 @click.option("--quantum-dim", metavar="D", help="Operator dimension (required).")
 @click.option("--operators", default="2", show_default=True, metavar="K",
               help="How many operators are held at once.")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..errors import BadInput
 from ..planning.projection import make_projection
-from ..reports.compare import make_compare, parse_filter
+from ..reports.compare import make_compare, two_sides
 from ..reports.report import make_report
+from ..schema import PRECISIONS
 from ..store.uri import tracking_uri as resolve
 from .group import cli, json_option, tracking_option
 from .render import FORMATS, check_output, emit
@@ -83,12 +83,7 @@ def compare_cmd(a, b, a_filter, b_filter, experiments, fmt, output, as_json, tra
         cogit-log compare run-001 run-002
         cogit-log compare --a gpu.key=rtx-5090,precision=fp16 --b gpu.key=h100-sxm
     """
-    sides = [x for x in (a, b) if x is not None]
-    a_spec = parse_filter(a_filter) if a_filter else (sides.pop(0) if sides else None)
-    b_spec = parse_filter(b_filter) if b_filter else (sides.pop(0) if sides else None)
-    if a_spec is None or b_spec is None or sides:
-        raise BadInput("compare needs exactly two sides; accepted: A B, or --a FILTER --b "
-                       "FILTER, or one of each")
+    a_spec, b_spec = two_sides(a, b, a_filter, b_filter)
     check_output(output)
     table = make_compare(resolve(tracking_uri), a_spec, b_spec, experiments)
     emit(table, "json" if as_json else fmt, output)
@@ -99,7 +94,7 @@ def compare_cmd(a, b, a_filter, b_filter, experiments, fmt, output, as_json, tra
 @click.option("--to", "to", required=True, metavar="GPU_KEY",
               help="Target catalog GPU key (see `cogit-log gpus`).")
 @click.option("--precision", default=None, metavar="P",
-              help="Project at another precision (fp32, fp16, bf16, int8, int4).")
+              help=f"Project at another precision ({', '.join(PRECISIONS)}).")
 @click.option("--log", "log_it", is_flag=True,
               help="Store the projection as JSON on the campaign run (for a decision to link).")
 @_experiment_option

@@ -7,7 +7,8 @@ import os
 import click
 
 from ..redaction import redact_uri
-from ..store import server, sync as sync_mod
+from ..store import server
+from ..store import sync as sync_mod
 from .group import cli, json_option
 from .render import emit_json
 

@@ -31,7 +31,7 @@ from typing import Any
 from ..errors import BadInput
 
 try:
-    import tomllib  # Python 3.11+
+    import tomllib  # novm (Python 3.11+; the fallback below serves 3.10)
 except ModuleNotFoundError:  # Python 3.10: the same parser as a package (setup.cfg pulls it in)
     import tomli as tomllib
 

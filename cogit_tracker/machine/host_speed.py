@@ -31,6 +31,6 @@ def host_speed() -> dict[str, str]:
             np.copyto(out, big)
             copy.append(2 * big.nbytes / (time.perf_counter() - t))  # read + write
         return {schema.CPU_GFLOPS: f"{max(flops) / 1e9:.1f}",
-                schema.CPU_BANDWIDTH_GBS: f"{max(copy) / 1e9:.1f}"}
+                schema.CPU_BANDWIDTH_GBS: f"{max(copy) / schema.GB:.1f}"}
     except Exception:  # noqa: BLE001 - a measurement must never break a run
         return {}

@@ -9,7 +9,6 @@ from pathlib import Path
 from ..errors import BadInput
 
 
-
 @dataclass(frozen=True)
 class ModelArch:
     """What the planner needs of a causal LM: the HF config.json values, and where from."""

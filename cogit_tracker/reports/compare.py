@@ -41,9 +41,23 @@ def parse_filter(text: str) -> dict[str, str]:
     return out
 
 
+def two_sides(a: str | None, b: str | None, a_filter: str | None,
+              b_filter: str | None) -> tuple[str | dict, str | dict]:
+    """The two sides from `compare A B`, `--a FILTER --b FILTER`, or one of each."""
+    names = [x for x in (a, b) if x is not None]
+    a_spec = parse_filter(a_filter) if a_filter else (names.pop(0) if names else None)
+    b_spec = parse_filter(b_filter) if b_filter else (names.pop(0) if names else None)
+    if a_spec is None or b_spec is None or names:
+        raise BadInput("compare needs exactly two sides; accepted: A B, or --a FILTER --b "
+                       "FILTER, or one of each")
+    return a_spec, b_spec
+
+
 def resolve(campaigns: list[Campaign], spec: str | dict[str, str]) -> Side:
-    """A label, run id or uid; a dict (or a string containing '=') is a tag filter."""
-    if isinstance(spec, str) and "=" not in spec:
+    """A label, run id or uid; else a dict, or a string containing '=', is a tag filter (so a
+    label that contains '=' still names its campaign)."""
+    named = isinstance(spec, str) and any(spec in (c.label, c.run_id, c.uid) for c in campaigns)
+    if named or isinstance(spec, str) and "=" not in spec:
         return Side(spec, select(campaigns, [spec]))
     wanted = parse_filter(spec) if isinstance(spec, str) else spec
     name = ",".join(f"{k}={v}" for k, v in wanted.items())

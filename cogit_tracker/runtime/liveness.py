@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from .. import schema
 from ..errors import BadInput
 from ..machine import cost
-from ..store import query, uri as store_uri
+from ..store import query
+from ..store import uri as store_uri
 
 DEFAULT_STALE_AFTER_S = 120.0
 STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "SCHEDULED")

@@ -26,7 +26,8 @@ from ..machine import cost, hardware
 from ..machine.config import load_config
 from ..machine.environment import environment
 from ..machine.host_speed import host_speed
-from ..store import query, uri as store_uri, writer
+from ..store import query, writer
+from ..store import uri as store_uri
 from ..store.ops import now_ms
 from . import monitor
 from .ending import BudgetExceeded, classify, install_sigterm, quiet
