@@ -24,6 +24,8 @@ STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "SCHEDULED")
 
 @dataclass
 class RunState:
+    """One line of `runs list` or `runs reap`: where a run stands, and what it cost."""
+
     run_id: str
     uid: str
     kind: str
@@ -35,7 +37,6 @@ class RunState:
     duration_s: float | None
     cost_usd: float | None
     failure: str
-
 
     @classmethod
     def of(cls, run) -> "RunState":
