@@ -8,11 +8,11 @@ so far, which is what `cogit-log runs reap` and a live budget need.
 """
 from __future__ import annotations
 
-import _thread
 import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import schema, settings
@@ -34,6 +34,8 @@ class Live:
     ram_peak: int = 0
     vram_peak: int = 0
     over_budget: bool = False
+    stop_note: str = ""   # what the budget stop says, e.g. "budget $2.00 spent ($2.03 so far)"
+    on_spent: Callable[[str], None] | None = None  # the campaign's budget stop (`budget.py`)
 
     @property
     def duration_s(self) -> float:
@@ -129,8 +131,11 @@ class Monitor:
                 stacklevel=1,
             )
         elif verdict == "stop":
+            live.stop_note = (f"budget ${live.budget.budget_usd:,.2f} spent "
+                              f"(${live.cost_usd:,.2f} so far)")
             live.over_budget = True
-            _thread.interrupt_main()  # raises KeyboardInterrupt in the experiment's thread
+            if live.on_spent is not None:
+                live.on_spent(live.stop_note)
 
 
 _monitor: Monitor | None = None
