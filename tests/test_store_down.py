@@ -158,3 +158,29 @@ def test_a_store_lost_mid_phase_spools_with_the_runs_so_another_store_can_take_t
     with admin.connect() as conn:   # let the fixture drop it
         conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     admin.dispose()
+
+
+def test_a_phase_alone_while_the_store_is_away_joins_its_campaign_on_replay(
+        store, tmp_path, monkeypatch):
+    """`ct.phase(..., campaign=L)` cannot look its campaign up while the store is away: the
+    phase runs anyway, and the replay attaches it to the campaign with that label."""
+    import warnings
+
+    import cogit_tracker as ct
+    from cogit_tracker.store import query, spool
+
+    monkeypatch.setenv("COGIT_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with ct.campaign("joined", experiment="faults") as camp:
+            pass
+        with ct.phase("reverse", campaign="joined", tracking_uri="http://127.0.0.1:9") as ph:
+            ph.log_metrics({"roundtrip_fidelity": 0.99})
+    assert any("joins campaign 'joined'" in str(w.message) for w in seen)
+    spool.replay(tmp_path / "spool", tracking_uri=store)
+    client = MlflowClient(store)
+    assert len(query.campaigns(client, "joined")) == 1   # joined, not a second campaign
+    run = ct.find_run(ph.uid, store)
+    assert run.data.tags[schema.PARENT_RUN] == camp.run_id
+    assert run.data.metrics["roundtrip_fidelity"] == 0.99

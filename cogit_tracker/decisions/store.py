@@ -112,19 +112,19 @@ class DecisionLog:
     def numbers(self):
         return numbers_for(self.uri, self._existing, self.client)
 
-    def _decision_runs(self, extra: str = "") -> list:
+    def _decision_runs(self, tags: dict[str, str] | None = None) -> list:
         exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)  # reads create nothing
         if exp is None:
             return []
-        flt = f"tags.`{S.KIND}` = 'decision'" + (f" and {extra}" if extra else "")
-        return query.runs(self.client, flt, [exp.experiment_id])
+        return query.runs(self.client, f"tags.`{S.KIND}` = 'decision'", [exp.experiment_id],
+                          tags=tags)
 
     def _existing(self):
         return [(int(r.data.tags[S.DECISION_NUMBER]), r.info.run_id)
                 for r in self._decision_runs() if r.data.tags.get(S.DECISION_NUMBER, "").isdigit()]
 
     def _run(self, number: int):
-        runs = self._decision_runs(f"tags.`{S.DECISION_NUMBER}` = '{number:03d}'")
+        runs = self._decision_runs({S.DECISION_NUMBER: f"{number:03d}"})
         if not runs:
             raise BadInput(f"decision #{number:03d}: no such decision in {self.uri} "
                            "(see `cogit-log decision list`)")
