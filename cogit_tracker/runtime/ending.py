@@ -30,7 +30,7 @@ def quiet(what: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - deliberately broad, see docstring
-        warnings.warn(f"cogit-tracker: {what} failed: {exc}", stacklevel=3)
+        warnings.warn(redact(f"cogit-tracker: {what} failed: {exc}"), stacklevel=3)
 
 
 def classify(exc: BaseException | None, over_budget: bool,

@@ -24,6 +24,7 @@ from importlib.metadata import entry_points
 from typing import Any, Callable
 
 from ..errors import BadInput
+from ..redaction import redact
 
 GROUP = "cogit_tracker.pipelines"
 #: What `cogit-log run` gives every experiment, whatever it declares.
@@ -118,4 +119,5 @@ def log_charts(labels: list[str], tracking_uri: str | None = None) -> None:
     try:
         make_report(resolve(tracking_uri), campaigns=labels, log=True)
     except Exception as exc:  # noqa: BLE001
-        warnings.warn(f"cogit-tracker: could not log the campaign charts: {exc}", stacklevel=2)
+        warnings.warn(redact(f"cogit-tracker: could not log the campaign charts: {exc}"),
+                      stacklevel=2)

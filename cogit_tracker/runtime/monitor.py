@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .. import schema, settings
 from ..machine import cost, hardware
+from ..redaction import redact
 from ..store.ops import now_ms
 
 
@@ -108,7 +109,7 @@ class Monitor:
                     last_beat = time.monotonic()
                 self._tick(beat)
             except Exception as exc:  # tracking must not break the experiment
-                warnings.warn(f"cogit-tracker: monitor failed: {exc}", stacklevel=1)
+                warnings.warn(redact(f"cogit-tracker: monitor failed: {exc}"), stacklevel=1)
 
     def _tick(self, beat: bool) -> None:
         ram, vram = _ram_bytes(), _vram_bytes()
