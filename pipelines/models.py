@@ -18,7 +18,6 @@ from cogit_tracker import schema
 from cogit_tracker.errors import BadInput
 
 PRECISIONS = tuple(p for p in schema.PRECISIONS if p != "int4")  # no int4 loading path here
-TINY = "tiny"
 SMALL_MODEL_PARAMS = 50_000_000  # below this, CPU work runs on one torch thread (see tiny.py)
 
 
@@ -55,23 +54,33 @@ def check_precision(precision: str, device: str) -> None:
                            "accepted here: fp32, fp16, bf16")
 
 
+def _embedded() -> dict:
+    """The models this experiment builds or converts itself, offline, by name."""
+    from . import smollm2, tiny
+
+    return {tiny.NAME: tiny.ensure_tiny, smollm2.NAME: smollm2.ensure}
+
+
+EMBEDDED_NAMES = "'tiny' (trained here), 'smollm2-135m' (converted here)"
+
+
 def unknown_model(model: str) -> str:
     return (f"unknown model {model!r}: not a local folder, and the Hugging Face hub could not "
-            "provide it (offline, or no such repo); accepted: 'tiny', a save_pretrained folder, "
-            "or a hub name")
+            f"provide it (offline, or no such repo); accepted: {EMBEDDED_NAMES}, a "
+            "save_pretrained folder, or a hub name")
 
 
 def resolve_source(model: str) -> str:
-    """`tiny` (trained and cached on first use), a readable local folder, or a hub name."""
-    if model == TINY:
-        from .tiny import ensure_tiny
-
-        return str(ensure_tiny())
+    """An embedded model (built and cached on first use), a local folder, or a hub name."""
+    build = _embedded().get(model)
+    if build is not None:
+        return str(build())
     path = Path(model).expanduser()
     if path.exists() or model.startswith((".", "/", "~")):
         if not (path / "config.json").is_file():
             raise BadInput(f"model folder {model!r} is not readable or has no config.json; "
-                           "accepted: 'tiny', a save_pretrained folder, or a hub name")
+                           f"accepted: {EMBEDDED_NAMES}, a save_pretrained folder, or a hub "
+                           "name")
         return str(path)
     return model
 

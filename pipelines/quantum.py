@@ -12,10 +12,8 @@ decoder does not (a phase of pi flips the decoded activation's sign).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -128,11 +126,3 @@ def train_operator(op: UnitaryOperator, source: torch.Tensor, target: torch.Tens
             if fid >= cfg.target_fidelity:
                 break
     return epoch
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

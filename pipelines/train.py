@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from . import artifacts, encode, quantum
+from . import artifacts, cache, encode, quantum
 from .config import Config
 
 DIRECTIONS = ("pos_to_neg", "neg_to_pos")
@@ -78,7 +78,7 @@ def run(cfg: Config, ph) -> dict:
         results[f"epochs_{direction}"] = epochs
         path = artifacts.save(u, cfg, f"{ph.uid}/{operator_file(direction)}")
         ph.log_artifact(path, "operators")
-        manifest[direction] = {"file": operator_file(direction), "sha256": quantum.sha256(path),
+        manifest[direction] = {"file": operator_file(direction), "sha256": cache.sha256(path),
                                "bytes": path.stat().st_size, "quantum_dim": cfg.quantum_dim}
     results["fidelity"] = sum(results[f"fidelity_{d}"] for d in DIRECTIONS) / 2
     results["fidelity_identity"] = sum(results[f"fidelity_identity_{d}"] for d in DIRECTIONS) / 2
@@ -102,7 +102,7 @@ def load_operators(cfg: Config) -> dict:
     ops = {}
     for direction, entry in manifest.items():
         local = artifacts.fetch_path(cfg.train_uid, entry["file"], cfg, "operator")
-        if quantum.sha256(local) != entry["sha256"]:
+        if cache.sha256(local) != entry["sha256"]:
             raise RuntimeError(f"operator {entry['file']} of run {cfg.train_uid} fails its "
                                "sha256 check")
         ops[direction] = torch.load(local, map_location="cpu", weights_only=True)

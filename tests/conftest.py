@@ -16,6 +16,16 @@ PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG",
                               "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
+def pytest_configure(config) -> None:
+    """Under CI (`CI` set) the suite starts from an empty model cache in a temp folder, so a
+    green CI proves that a fresh machine trains and converts working models; subprocesses
+    inherit it through the environment."""
+    if os.environ.get("CI") and not os.environ.get("COGIT_MODEL_CACHE"):
+        import tempfile
+
+        os.environ["COGIT_MODEL_CACHE"] = tempfile.mkdtemp(prefix="cogit-models-")
+
+
 @pytest.fixture(scope="session")
 def _empty_store(tmp_path_factory) -> Path:
     """An MLflow sqlite database with its schema made once: creating one costs seconds of

@@ -49,6 +49,10 @@ PUBLISHED = {
     "openai-community/gpt2": (124e6, {
         "model_type": "gpt2", "n_embd": 768, "n_layer": 12, "n_head": 12, "n_inner": None,
         "n_positions": 1024, "vocab_size": 50257}),
+    "smollm2-135m": (134.5e6, {  # SmolLM2-135M-Instruct, as the GGUF the pipelines convert says
+        "model_type": "llama", "hidden_size": 576, "num_hidden_layers": 30,
+        "num_attention_heads": 9, "num_key_value_heads": 3, "intermediate_size": 1536,
+        "vocab_size": 49152, "tie_word_embeddings": True}),
 }
 
 # Same shape as the pipelines' embedded `tiny` (Qwen2, hidden 128, 4 layers, word-level vocab).

@@ -1,7 +1,8 @@
 """The science goal of issue 4, on the real default `tiny` (trained once and cached in
-~/.cache/cogit-tracker, or $COGIT_TINY_CACHE): on held-out prompts, the pos->neg operator at
-blend 1.0 lowers the mean VADER compound by at least 0.8 and neg->pos raises it by at least
-0.8. Real model, real sqlite store, real tracking; slow on first use (training)."""
+~/.cache/cogit-tracker, or $COGIT_MODEL_CACHE, an empty one under CI): on held-out prompts,
+the pos->neg operator at blend 1.0 lowers the mean VADER compound by at least 0.8 and neg->pos
+raises it by at least 0.8. Real model, real sqlite store, real tracking; slow on first use
+(training)."""
 from __future__ import annotations
 
 import pytest

@@ -47,7 +47,7 @@ class ModelArch:
 
 _QWEN_SRC = "published config.json of Qwen/{}"
 #: Published config.json values (huggingface.co/<name>/blob/main/config.json). Counts these
-#: give equal the model cards' (0.49B, 1.54B, 3.09B, 7.61B, 8.03B, 7.24B, 124M): tested.
+#: give equal the model cards' (0.49B, 1.54B, 3.09B, 7.61B, 8.03B, 7.24B, 124M, 134.5M): tested.
 KNOWN_MODELS: dict[str, ModelArch] = {
     a.name: a
     for a in [
@@ -65,6 +65,9 @@ KNOWN_MODELS: dict[str, ModelArch] = {
                   source="published config.json of mistralai/Mistral-7B-v0.1"),
         ModelArch("openai-community/gpt2", "gpt2", 768, 12, 12, 12, 3072, 50257, True,
                   max_positions=1024, source="published config.json of openai-community/gpt2"),
+        # the reference experiment's offline real model, by the name its campaigns record
+        ModelArch("smollm2-135m", "llama", 576, 30, 9, 3, 1536, 49152, True,
+                  source="config of SmolLM2-135M-Instruct (HuggingFaceTB), as its GGUF holds it"),
     ]
 }
 
@@ -73,7 +76,7 @@ def _lookup_known(name: str) -> ModelArch | None:
     """Match the full hub name or the part after the slash, ignoring case ("gpt2" works)."""
     wanted = name.strip().lower()
     for full, arch in KNOWN_MODELS.items():
-        if wanted in (full.lower(), full.split("/", 1)[1].lower()):
+        if wanted in (full.lower(), full.rsplit("/", 1)[-1].lower()):
             return arch
     return None
 
