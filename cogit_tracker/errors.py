@@ -11,11 +11,21 @@ class BadInput(ValueError):
     """A bad value from the user: one line, naming the value and what is accepted."""
 
 
+class Failure(RuntimeError):
+    """What a command could not do through no fault of its input (a store that is down, a
+    record that is corrupt, a campaign another process holds): one line, exit 1, as for a
+    failed check."""
+
+
 # --- store access (issue 6: server) ---------------------------------------------------------
-class StoreFailure(RuntimeError):
+class StoreFailure(Failure):
     """The tracking store refused us or did not answer. Not bad input (a credential is never
-    echoed, and a server that is down is nothing the command line can name), so the CLI prints
-    this one line and exits 1, as for a failed check."""
+    echoed, and a server that is down is nothing the command line can name)."""
+
+
+class Conflict(Failure):
+    """Another process holds what this one needs (a campaign it is running or resuming);
+    waiting may help."""
 
 
 def store_failure(exc: BaseException) -> StoreFailure | None:

@@ -77,6 +77,15 @@ HEARTBEAT = "cogit.heartbeat"  # epoch milliseconds
 FAILURE = "cogit.failure"
 FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stale")
 FAILURE_MESSAGE = "cogit.failure.message"
+# what `on_budget=` / COGIT_ON_BUDGET ran when the budget was spent (on the campaign run)
+BUDGET_COMMAND = "cogit.budget.command"
+BUDGET_COMMAND_STATUS = "cogit.budget.command.status"   # exit code, or why there is none
+BUDGET_COMMAND_OUTPUT = "cogit.budget.command.output"   # its stdout and stderr, tail
+# one process at a time on a campaign: each session that holds it is a param (params are
+# write-once, so two processes cannot both log the same session), and the tag says which
+# session let go of it last
+SESSION_PREFIX = "cogit.session."
+SESSION_RELEASED = "cogit.session.released"
 
 # ---------------------------------------------------------------- decisions
 DECISION_EXPERIMENT = "captains-log"
@@ -126,8 +135,16 @@ SENTIMENT_SHIFT = "sentiment_shift"
 PARENT_RUN = "mlflow.parentRunId"   # mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID
 RUN_NAME = "mlflow.runName"
 RUN_NOTE = "mlflow.note.content"    # the run's description in `mlflow ui`
-# per log_batch request, and the longest tag value (mlflow/utils/validation.py)
+# What a store accepts (mlflow/utils/validation.py), checked when a value is logged so that one
+# bad value is dropped alone instead of failing a whole batch at the store.
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
+MAX_KEY = 250               # metric, param and tag keys
+MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
+STEP_RANGE = (-(2**63), 2**63 - 1)  # a step is a 64-bit integer (the BIGINT column)
+#: characters a key may hold (MLflow's POSIX rule); a key also must not normalise to another
+#: path (`a//b`, `./a`, `..`, `/a`, empty)
+KEY_CHARACTERS = r"^[/\w.\- :]*$"
+KEY_CHARACTERS_SAID = "letters, digits, _ - . space / :"

@@ -1,14 +1,22 @@
 """The tuning knobs read from the environment, each named once with its default.
 
-They are durations in seconds. A value that is not a finite number >= 0 falls back to the
-default with no error: a typo in a tuning knob must not stop an experiment that is otherwise
-fine (the README's Configuration table lists them).
+They are durations in seconds or counts. A value that is not a finite number >= 0 falls back
+to the default with no error: a typo in a tuning knob must not stop an experiment that is
+otherwise fine (the README's Configuration table lists them).
 """
 from __future__ import annotations
 
 import math
 import os
 from dataclasses import dataclass
+
+
+def _read(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value >= 0 else default
 
 
 @dataclass(frozen=True)
@@ -19,11 +27,18 @@ class Seconds:
     default: float
 
     def get(self) -> float:
-        try:
-            value = float(os.environ.get(self.name, self.default))
-        except ValueError:
-            return self.default
-        return value if math.isfinite(value) and value >= 0 else self.default
+        return _read(self.name, self.default)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A whole number from the environment variable `name`, else `default`."""
+
+    name: str
+    default: int
+
+    def get(self) -> int:
+        return int(_read(self.name, self.default))
 
 
 SAMPLE = Seconds("COGIT_SAMPLE_S", 0.5)          # how often the monitor samples RAM and VRAM
@@ -31,3 +46,8 @@ HEARTBEAT = Seconds("COGIT_HEARTBEAT_S", 15.0)   # how often a live run proves i
 FLUSH = Seconds("COGIT_FLUSH_S", 0.5)            # how long queued writes wait for company
 RETRY = Seconds("COGIT_RETRY_S", 5.0)            # how often a spooling writer tries the store
 EXIT_FLUSH = Seconds("COGIT_EXIT_FLUSH_S", 30.0)  # how long exit waits for queued writes
+CONNECT_TIMEOUT = Seconds("COGIT_CONNECT_TIMEOUT_S", 10.0)  # one try to reach a store
+MEMORY_OPS = Count("COGIT_MEMORY_OPS", 500_000)   # kept in memory when the spool cannot be written
+BUDGET_GRACE = Seconds("COGIT_BUDGET_GRACE_S", 30.0)  # to unwind a stopped phase, then exit
+#: a shell command run once when a campaign's budget is spent (as `on_budget=`)
+ON_BUDGET = "COGIT_ON_BUDGET"

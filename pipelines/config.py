@@ -46,15 +46,19 @@ def parse_blends(text: str) -> tuple[float, ...]:
 
 
 def parse_phases(text: str) -> tuple[int, ...]:
-    """'1-4', '3', '3-4' or '1,3' -> phase numbers in order."""
+    """'1-4', '3', '3-4' or '1,3' -> phase numbers in order. Each end is checked before a
+    range is made, so '1-999999999999' is refused at once instead of filling memory."""
+    numbers: set[int] = set()
     try:
-        numbers: set[int] = set()
         for part in text.split(","):
             lo, _, hi = part.strip().partition("-")
-            numbers.update(range(int(lo), int(hi or lo) + 1))
+            first, last = int(lo), int(hi or lo)
+            if not 1 <= first <= last <= len(PHASES):
+                raise ValueError(part)
+            numbers.update(range(first, last + 1))
     except ValueError:
-        numbers = {0}
-    if not numbers or not numbers <= {1, 2, 3, 4}:
+        numbers = set()
+    if not numbers:
         raise BadInput(f"--phases {text!r}: accepted are phase numbers 1-4, e.g. 1-4, 3-4 or 1,3")
     return tuple(sorted(numbers))
 

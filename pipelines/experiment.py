@@ -87,7 +87,7 @@ def run_campaign(model: str | None = None, precision: str | None = None,
                  phases: str = "1-4", layer: int | None = None, quantum_dim: int | None = None,
                  blend: str = "0.25,0.5,0.75,1.0", usd_per_hour: float | None = None,
                  budget_usd: float | None = None, resume: str | None = None,
-                 tracking_uri: str | None = None, device: str | None = None,
+                 tracking_uri: str | None = None, wait: bool = False, device: str | None = None,
                  **overrides: Any) -> dict:
     """Run the chosen phases as one campaign; return {campaign, uid, phases: {name: results}}.
     `overrides` set other `Config` fields (tests use smaller prompt counts and epochs).
@@ -120,7 +120,7 @@ def run_campaign(model: str | None = None, precision: str | None = None,
         cfg.workdir = Path(work)
         with ct.campaign(label, experiment=EXPERIMENT, model=model, precision=precision,
                          usd_per_hour=usd_per_hour, budget_usd=budget_usd,
-                         tracking_uri=tracking_uri, resume=bool(resume)) as camp:
+                         tracking_uri=tracking_uri, resume=bool(resume), wait=wait) as camp:
             summary["uid"] = camp.uid
             try:
                 _run_phases(camp, cfg, names, summary)

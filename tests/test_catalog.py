@@ -127,6 +127,7 @@ def test_config_found_through_env_var(cogit_env, monkeypatch, tmp_path_factory):
         ("[gpus.B200]\nvram_gb = 1\n", ["'B200'", "lowercase"]),
         ("usd_per_hr = 1\n", ["line 1", "'usd_per_hr'", "usd_per_hour"]),
         ("[gpus.t4]\nname = 'T4'\nvram = 16\n", ["line 3", "gpus.t4.vram", "vram_gb"]),
+        ("[gpus.h100-sxm]\nbandwidth_gbs = 0\n", ["line 2", "bandwidth_gbs = 0", "> 0"]),
     ],
 )
 def test_bad_cogit_toml_names_file_line_and_value(cogit_env, text, expected):

@@ -288,3 +288,23 @@ def test_import_renumber_into_a_store_with_other_decisions(store):
     listed = json.loads(run("decision", "list", "--json").output)
     assert [(e["number"], e["title"][:9]) for e in listed] == [
         (1, "Ours"), (2, "GPU Memor"), (3, "Abort RTX")]
+
+
+def test_a_corrupt_record_is_one_line_and_the_others_still_export(store, tmp_path):
+    """A `decision.json` overwritten with garbage: `show` and `verify` of that decision say so
+    in one line (exit 1); `export` writes every other decision, then names the one skipped."""
+    for title in ("First", "Second", "Third"):
+        assert run(*NEW, "--title", title).exit_code == 0
+    second = next(r for r in decision_runs(store) if r.data.tags[S.DECISION_NUMBER] == "002")
+    broken = tmp_path / "decision.json"
+    broken.write_text("{ not json")
+    MlflowClient(store).log_artifact(second.info.run_id, str(broken))
+    for args in (["decision", "show", "2"], ["decision", "verify", "2"]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 1 and not isinstance(res.exception, Exception)  # no traceback
+        assert len(res.stderr.strip().splitlines()) == 1 and "decision #002" in res.stderr
+    res = CliRunner().invoke(cli, ["decision", "export", "--dir", str(tmp_path / "out")])
+    assert res.exit_code == 1 and "decision #002" in res.stderr, res.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0001-first.md",
+                                                                    "0003-third.md"]
+    assert run("decision", "show", "3").exit_code == 0

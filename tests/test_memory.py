@@ -168,7 +168,7 @@ def test_config_dir_is_read(tmp_path):
     ({"model": "/no/such/dir"}, "no such directory '/no/such/dir'"),
     ({"model": "Qwen/Qwen2.5-14B"}, "unknown model 'Qwen/Qwen2.5-14B'; accepted:"),
     ({"params": "7B", "precision": "fp8"}, "unknown precision 'fp8'; accepted: fp32"),
-    ({"params": "7B", "quantum_dim": "0"}, "quantum_dim must be a positive integer, got '0'"),
+    ({"params": "7B", "quantum_dim": "0"}, "quantum_dim '0' is not accepted: a whole number from 1 to"),
     ({"params": "seven"}, "bad parameter count 'seven'"),
     ({}, "give --model NAME|DIR or --params N"),
 ])
@@ -267,7 +267,7 @@ def test_cli_all_lists_every_gpu():
     (["--model", "/no/such/dir", "--quantum-dim", "8"], "no such directory"),
     (["--params", "7B"], "quantum_dim is required"),
     (["--params", "7B", "--precision", "fp8", "--quantum-dim", "8"], "unknown precision"),
-    (["--params", "7B", "--quantum-dim", "abc"], "quantum_dim must be a positive integer"),
+    (["--params", "7B", "--quantum-dim", "abc"], "quantum_dim 'abc' is not accepted"),
     (["--params", "7B", "--quantum-dim", "8", "--gpu", "rtx-5090", "--all"], "not both"),
     (["--quantum-dim", "8"], "give --model NAME|DIR or --params N"),
 ])

@@ -154,8 +154,20 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_model, tmp_path):
     assert len(lines) == 1 and "--blend '2'" in lines[0], proc.stderr
 
 
+@pytest.fixture
+def ctrl_c_interrupts():
+    """Ctrl-C raises KeyboardInterrupt in this process, as in a terminal, even when the suite
+    itself was started with SIGINT ignored (`make test &` from a script), where
+    `_thread.interrupt_main()` would do nothing."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.slow
-def test_resume_continues_the_interrupted_training_run(tiny_model, store):
+def test_resume_continues_the_interrupted_training_run(tiny_model, store, ctrl_c_interrupts):
     """A real Ctrl-C (interrupt_main) once phase 2 has uploaded a checkpoint; `--resume`
     must reopen that same run, continue from the checkpoint, and finish phases 3-4."""
     stop = threading.Event()

@@ -229,3 +229,22 @@ def test_report_command_in_a_subprocess(two_campaigns):
     bad = subprocess.run([sys.executable, "-m", "cogit_tracker.cli", "report", "--group-by", "x"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
+
+
+def test_json_output_is_strict_and_a_null_says_why(two_campaigns):
+    """A NaN figure (a diverged run's, as the store keeps it) is null in `--json`, with
+    `<key>_reason` beside it: strict RFC 8259, which `json.loads` without NaN accepts."""
+    from mlflow.entities import Metric
+
+    client, phase = two_campaigns["client"], two_campaigns["run-001"][1][0]
+    client.log_batch(phase, metrics=[Metric("duration_s", float("nan"), 1, 99)])
+    res = CliRunner().invoke(cli, ["runs", "list", "--json", "--limit", "100"])
+    assert res.exit_code == 0, res.output
+
+    def refuse(token):
+        raise AssertionError(f"{token} in --json output")
+
+    rows = {r["run_id"]: r for r in json.loads(res.stdout, parse_constant=refuse)}
+    assert rows[phase]["duration_s"] is None
+    assert rows[phase]["duration_s_reason"] == "not a finite number (nan)"
+    assert "cost_usd_reason" not in rows[phase]

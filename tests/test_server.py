@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from cogit_tracker import schema
 from cogit_tracker.store import server, uri as store
 from cogit_tracker.errors import BadInput
-from cogit_tracker.redaction import redact_uri
+from cogit_tracker.redaction import redact
 from test_sync import cli, find, last_line, make_campaign
 
 pytestmark = pytest.mark.postgres
@@ -40,9 +40,9 @@ def test_command_line_carries_no_secret(tmp_path):
     assert "x" * 12 not in " ".join(cmd)
     with pytest.raises(BadInput, match="MLFLOW_AUTH_ADMIN_PASSWORD"):
         server.prepare(spec, {"MLFLOW_AUTH_ADMIN_PASSWORD": "short"})
-    with pytest.raises(BadInput, match="expected a postgresql"):
+    with pytest.raises(BadInput, match="accepted is a postgresql:"):
         server.ServerSpec(backend_uri="sqlite:///x.db")
-    assert redact_uri("postgresql://u:pw@db.example:5432/c") == \
+    assert redact("postgresql://u:pw@db.example:5432/c") == \
         "postgresql://u:***@db.example:5432/c"
 
 

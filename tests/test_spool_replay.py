@@ -1,6 +1,6 @@
 """Replaying a spool merges neighbouring metric ops (one request per 1,000 points, as the live
 writer does) and still resumes exactly after an interruption. Real sqlite store; the store
-failing mid-replay is injected at one seam, `Applier.apply`."""
+failing mid-replay is injected at `Applier.apply`, and its being away at `Applier.answers`."""
 from __future__ import annotations
 
 import shutil
@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema
 from cogit_tracker.store.ops import Applier
+from cogit_tracker.store.quarantine import Quarantine
 from cogit_tracker.store.spool import SpoolFile
 
 
@@ -42,7 +43,7 @@ def test_replay_merges_metric_ops(tmp_path, sqlite_uri, monkeypatch):
     real = Applier.apply
     monkeypatch.setattr(Applier, "apply", lambda self, op: (applied.append(op["op"]),
                                                             real(self, op))[1])
-    assert spool.replay(Applier(MlflowClient(sqlite_uri))) == 2503
+    assert spool.replay(Applier(sqlite_uri), Quarantine(tmp_path / "q", "")) == 2503
     assert applied == ["create", "metrics", "metrics", "metrics", "tags", "end"]
     run = MlflowClient(sqlite_uri).search_runs(
         [MlflowClient(sqlite_uri).get_experiment_by_name("offline").experiment_id])[0]
@@ -63,11 +64,14 @@ def test_interrupted_replay_resumes_at_the_right_op(tmp_path, sqlite_uri, monkey
         return real(self, op)
 
     monkeypatch.setattr(Applier, "apply", fail_third)
+    monkeypatch.setattr(Applier, "answers", lambda self: False)
+    quarantine = Quarantine(tmp_path / "q", "")
     with pytest.raises(ConnectionError):
-        spool.replay(Applier(MlflowClient(sqlite_uri)))
+        spool.replay(Applier(sqlite_uri), quarantine)
     assert spool.applied == 1 + 1000  # the create and the first merged 1,000 points
     monkeypatch.setattr(Applier, "apply", real)
-    assert spool.replay(Applier(MlflowClient(sqlite_uri))) == 2503 - 1001
+    assert spool.replay(Applier(sqlite_uri), quarantine) == 2503 - 1001
+    assert quarantine.count == 0  # the store was away, not refusing: nothing set aside
     client = MlflowClient(sqlite_uri)
     runs = client.search_runs([client.get_experiment_by_name("offline").experiment_id])
     assert len(runs) == 1

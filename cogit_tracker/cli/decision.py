@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from ..errors import Failure
+from ..redaction import redact
 from ..schema import DECISION_STATUSES, LINK_ROLES
 from . import decision_tables as tables
 from . import prompts
@@ -27,10 +29,11 @@ def decision_group() -> None:
     """
 
 
-def _log(uri):
+def _log(uri, mode: str = "read"):
+    """The log on a checked store: `new` and `import` may make one, the others must find it."""
     from ..decisions.store import DecisionLog
 
-    return DecisionLog(uri)
+    return DecisionLog(uri, mode)
 
 
 @decision_group.command("new")
@@ -83,12 +86,13 @@ def decision_new(no_input, edit, from_file, title, context, problem, analysis, o
         d = prompts.from_editor()
     else:
         d = prompts.interactive()
-    log = _log(tracking_uri)
+    log = _log(tracking_uri, "write")
     d = log.create(d, [compose.link_arg(v) for v in links])
     if as_json:
         emit_json(d.to_dict())
     else:
-        click.echo(f"Recorded {d.heading} ({d.status}, {len(d.links)} links) in {log.uri}")
+        click.echo(f"Recorded {d.heading} ({d.status}, {len(d.links)} links) in "
+                   f"{redact(log.uri)}")
 
 
 @decision_group.command("list")
@@ -212,7 +216,8 @@ def decision_import(file, dry_run, renumber, tracking_uri, as_json):
     """
     from ..decisions.logfile import import_log
 
-    report = import_log(_log(tracking_uri), file, dry_run, renumber)
+    report = import_log(_log(tracking_uri, "read" if dry_run else "write"), file, dry_run,
+                        renumber)
     for line in report.warnings:
         click.echo(f"warning: {line}", err=True)
     if as_json:
@@ -243,5 +248,8 @@ def decision_export(directory, single, tracking_uri):
     """
     from ..decisions.logfile import export
 
-    for path in export(_log(tracking_uri), directory, single):
+    paths, problems = export(_log(tracking_uri), directory, single)
+    for path in paths:
         click.echo(str(path))
+    if problems:  # the others are exported; exit 1 says the export is not whole
+        raise Failure(f"{len(problems)} decision(s) skipped: " + "; ".join(problems))

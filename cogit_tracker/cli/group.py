@@ -3,13 +3,18 @@
 Every failure is one line on stderr, never a traceback or a Usage block:
 - a bad value (`BadInput` from the library, or click's own usage errors: a missing argument,
   an unknown option, a wrong type or choice) exits 2, naming the value and what is accepted;
-- a store that refuses the credentials or does not answer exits 1 (`errors.store_failure`).
+- a path the command was given that cannot be read or written exits 2 as well;
+- what the command could not do through no fault of its input exits 1: a store that
+  refuses the credentials or does not answer, a campaign another process holds, a corrupt
+  record (`errors.Failure`, `errors.store_failure`).
+Every line goes through `redaction.redact`: a URI's password never reaches the terminal.
 """
 from __future__ import annotations
 
 import click
 
-from ..errors import BadInput, store_failure
+from ..errors import BadInput, Failure, store_failure
+from ..redaction import redact
 
 
 class OneLine(click.ClickException):
@@ -33,23 +38,32 @@ class CogitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BadInput as exc:
-            raise OneLine(str(exc)) from None
+            raise OneLine(_line(exc)) from None
         except click.UsageError as exc:
             raise _one_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except Failure as exc:
+            raise click.ClickException(_line(exc)) from None
         except Exception as exc:  # store refused us or is down: one line, exit 1 (errors.py)
             failure = store_failure(exc)
-            if failure is None:
-                raise
-            raise click.ClickException(str(failure)) from None
+            if failure is not None:
+                raise click.ClickException(_line(failure)) from None
+            if isinstance(exc, OSError) and exc.filename:
+                raise OneLine(_line(f"{exc.filename}: {exc.strerror or exc}; accepted: a path "
+                                    "that exists and can be read or written")) from None
+            raise
 
 
 def _one_line(exc: click.UsageError) -> OneLine:
     """Click's message, with where to read more instead of its multi-line Usage block."""
     where = exc.ctx.command_path if exc.ctx is not None else "cogit-log"
-    message = " ".join(exc.format_message().split())
-    return OneLine(f"{message} (see '{where} --help')")
+    return OneLine(_line(f"{exc.format_message()} (see '{where} --help')"))
+
+
+def _line(text: object) -> str:
+    """One line, secrets masked."""
+    return " ".join(redact(str(text)).split())
 
 
 def tracking_option(fn):

@@ -97,7 +97,7 @@ def emit(table: Table, fmt: str = "table", output: str | None = None) -> None:
 
 
 def emit_json(data) -> None:
-    """Data as strict JSON (RFC 8259: a non-finite number becomes null)."""
+    """Data as strict JSON (RFC 8259: a non-finite number becomes null, with the reason)."""
     click.echo(to_json(data))
 
 
@@ -106,13 +106,24 @@ def to_json(data) -> str:
 
 
 def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
+    """`value` with every NaN or infinity replaced by null; in an object, `<key>_reason`
+    beside it says which it was, so a null is never mistaken for a missing figure."""
+    if _non_finite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        out = {}
+        for key, item in value.items():
+            out[key] = _finite(item)
+            if _non_finite(item):
+                out[f"{key}_reason"] = f"not a finite number ({item})"
+        return out
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
+
+
+def _non_finite(value) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def emit_markdown(text: str) -> None:

@@ -57,7 +57,7 @@ def report_cmd(experiments, campaigns, group_by, baseline, log_charts, fmt, outp
         cogit-log report --format html --output report.html
     """
     check_output(output)
-    table = make_report(resolve(tracking_uri), experiments, campaigns, group_by, baseline,
+    table = make_report(resolve(tracking_uri, "read"), experiments, campaigns, group_by, baseline,
                         charts=fmt == "html" and not as_json, log=log_charts)
     emit(table, "json" if as_json else fmt, output)
 
@@ -85,7 +85,7 @@ def compare_cmd(a, b, a_filter, b_filter, experiments, fmt, output, as_json, tra
     """
     a_spec, b_spec = two_sides(a, b, a_filter, b_filter)
     check_output(output)
-    table = make_compare(resolve(tracking_uri), a_spec, b_spec, experiments)
+    table = make_compare(resolve(tracking_uri, "read"), a_spec, b_spec, experiments)
     emit(table, "json" if as_json else fmt, output)
 
 
@@ -115,5 +115,6 @@ def project_cmd(campaign, to, precision, log_it, experiments, fmt, output, as_js
         cogit-log project run-001 --to rtx-4090 --precision int8 --log
     """
     check_output(output)
-    table = make_projection(resolve(tracking_uri), campaign, to, precision, log_it, experiments)
+    table = make_projection(resolve(tracking_uri, "read"), campaign, to, precision, log_it,
+                            experiments)
     emit(table, "json" if as_json else fmt, output)

@@ -76,6 +76,9 @@ def _option(param: experiments.Param) -> click.Option:
 @click.option("--budget-usd", default=None, help="Stop the campaign when it has cost this much.")
 @click.option("--resume", default=None, metavar="LABEL",
               help="Continue this campaign: skip finished phases, reopen an unfinished one.")
+@click.option("--wait", is_flag=True,
+              help="With --resume: wait while another process holds the campaign, instead "
+                   "of stopping with an error.")
 @tracking_option
 @json_option
 @click.pass_context

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from ..redaction import redact_uri
+from ..redaction import redact
 from ..store import server
 from ..store import sync as sync_mod
 from .group import cli, json_option
@@ -71,7 +71,7 @@ def sync_cmd(source, target, experiment, spool_dir, as_json) -> None:
             click.echo("nothing spooled")
         for r in [] if as_json else results:
             click.echo(f"replayed {r.ops} operations from {r.files} spool file(s) to "
-                       f"{redact_uri(r.tracking_uri)}")
+                       f"{redact(r.tracking_uri)}")
         return
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # rich shows progress
     with Progress(transient=True, disable=as_json) as bar:

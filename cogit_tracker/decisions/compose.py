@@ -45,6 +45,10 @@ def criterion_arg(value: str, where: str = "--criterion") -> Criterion:
         expr = m.group(2).strip()
     elif LOOKS_LIKE_EXPR.match(value):
         expr = value.strip()
+    elif "`" in value:
+        raise BadInput(f"{where} {value!r}: a backtick marks an expression, which goes after "
+                       "' :: ' (e.g. 'Cheap :: sum(cost_usd) < 1'); accepted without one: "
+                       "plain text, checked by hand")
     else:
         return Criterion(value.strip())
     parse_criterion(expr, where=where)

@@ -85,16 +85,21 @@ def slug(title: str) -> str:
 
 
 def export(log: DecisionLog, directory: str | Path | None = None,
-           single: str | Path | None = None) -> list[Path]:
-    """One `NNNN-slug.md` per decision in `directory`, or the whole log in `single`."""
-    decisions = log.all()
+           single: str | Path | None = None) -> tuple[list[Path], list[str]]:
+    """One `NNNN-slug.md` per decision in `directory`, or the whole log in `single`; and a
+    line for each decision whose record is corrupt, skipped so the others are exported."""
+    decisions, problems = log.all()
     if single is not None:
-        return [_write(Path(single), render_log(decisions))]
+        return [_write(Path(single), render_log(decisions))], problems
     folder = Path(directory or "decisions")
     if folder.exists() and not folder.is_dir():
         raise BadInput(f"--dir {str(folder)!r}: exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    return [_write(folder / f"{d.number:04d}-{slug(d.title)}.md", render(d)) for d in decisions]
+    if not folder.parent.is_dir():
+        raise BadInput(f"--dir {str(folder)!r}: folder {str(folder.parent)!r} does not exist; "
+                       "accepted: a folder in an existing one")
+    folder.mkdir(exist_ok=True)
+    return [_write(folder / f"{d.number:04d}-{slug(d.title)}.md", render(d))
+            for d in decisions], problems
 
 
 def _write(path: Path, text: str) -> Path:

@@ -120,6 +120,10 @@ def default_status(chosen: str | None) -> str:
     return "accepted" if chosen else "proposed"
 
 
+#: the largest decision number (files are named NNNN-slug.md; a store's integers are 64-bit)
+MAX_NUMBER = 999_999
+
+
 def validate(decision: Decision, where: Callable[[str], str]) -> None:
     """Raise `BadInput` for the first thing that makes the record unusable.
 
@@ -130,6 +134,9 @@ def validate(decision: Decision, where: Callable[[str], str]) -> None:
 
     if not decision.title.strip():
         raise BadInput(f"{where('title')}: a decision needs a title (got an empty one)")
+    if decision.number is not None and not 1 <= decision.number <= MAX_NUMBER:
+        raise BadInput(f"{where('number')}: decision number {decision.number} is not accepted; "
+                       f"accepted: 1 to {MAX_NUMBER:,}")
     if decision.status not in DECISION_STATUSES:
         raise BadInput(f"{where('status')}: status {decision.status!r} is not one of "
                        f"{', '.join(DECISION_STATUSES)}")

@@ -14,13 +14,14 @@ import tempfile
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
 from mlflow.exceptions import MlflowException
 
 from .. import schema as S
-from ..errors import BadInput
+from ..errors import BadInput, Failure
 from ..store import query
 from ..store.uri import tracking_uri
 from .markdown import render
@@ -84,11 +85,16 @@ class Verification:
 class DecisionLog:
     """The Captain's Log on one tracking store."""
 
-    def __init__(self, uri: str | None = None):
+    def __init__(self, uri: str | None = None, mode: str = "write"):
+        self.uri = tracking_uri(uri, mode)
+
+    @cached_property
+    def client(self):
+        """Made on first use, so that a record refused by its checks opens no store (and
+        so makes no new one)."""
         from mlflow.tracking import MlflowClient
 
-        self.uri = tracking_uri(uri)
-        self.client = MlflowClient(tracking_uri=self.uri)
+        return MlflowClient(tracking_uri=self.uri)
 
     # ------------------------------------------------------------ lookup
 
@@ -106,19 +112,19 @@ class DecisionLog:
     def numbers(self):
         return numbers_for(self.uri, self._existing, self.client)
 
-    def _decision_runs(self, extra: str = "") -> list:
+    def _decision_runs(self, tags: dict[str, str] | None = None) -> list:
         exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)  # reads create nothing
         if exp is None:
             return []
-        flt = f"tags.`{S.KIND}` = 'decision'" + (f" and {extra}" if extra else "")
-        return query.runs(self.client, flt, [exp.experiment_id])
+        return query.runs(self.client, f"tags.`{S.KIND}` = 'decision'", [exp.experiment_id],
+                          tags=tags)
 
     def _existing(self):
         return [(int(r.data.tags[S.DECISION_NUMBER]), r.info.run_id)
                 for r in self._decision_runs() if r.data.tags.get(S.DECISION_NUMBER, "").isdigit()]
 
     def _run(self, number: int):
-        runs = self._decision_runs(f"tags.`{S.DECISION_NUMBER}` = '{number:03d}'")
+        runs = self._decision_runs({S.DECISION_NUMBER: f"{number:03d}"})
         if not runs:
             raise BadInput(f"decision #{number:03d}: no such decision in {self.uri} "
                            "(see `cogit-log decision list`)")
@@ -139,17 +145,34 @@ class DecisionLog:
         return self._record(run)
 
     def _record(self, run) -> Decision:
-        with tempfile.TemporaryDirectory() as tmp, _quiet():
-            path = self.client.download_artifacts(run.info.run_id, "decision.json", tmp)
-            d = Decision.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """The decision a run holds (its `decision.json`); `Failure` naming it when that
+        record cannot be read."""
+        number = run.data.tags.get(S.DECISION_NUMBER, "?")
+        try:
+            with tempfile.TemporaryDirectory() as tmp, _quiet():
+                path = self.client.download_artifacts(run.info.run_id, "decision.json", tmp)
+                d = Decision.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (MlflowException, OSError, ValueError, TypeError, KeyError,
+                AttributeError) as exc:
+            raise Failure(f"decision #{number}: its record (decision.json of run "
+                          f"{run.info.run_id}) cannot be read ({type(exc).__name__}); import "
+                          "its markdown again (`decision import --renumber`) to repair "
+                          "it") from None
         tags = run.data.tags
         d.status = tags.get(S.DECISION_STATUS, d.status)
         d.links = {k[len(S.LINK_PREFIX):]: v for k, v in tags.items()
                    if k.startswith(S.LINK_PREFIX)}
         return d
 
-    def all(self) -> list[Decision]:
-        return sorted((self._record(r) for r in self._decision_runs()), key=lambda d: d.number)
+    def all(self) -> tuple[list[Decision], list[str]]:
+        """Every readable decision, by number, and a line for each that is not."""
+        found, problems = [], []
+        for run in self._decision_runs():
+            try:
+                found.append(self._record(run))
+            except Failure as exc:
+                problems.append(str(exc))
+        return sorted(found, key=lambda d: d.number), problems
 
     def resolve(self, target: str, where: str = "--link"):
         """A run from its MLflow run id, its `cogit.uid`, or a campaign label."""
@@ -346,11 +369,20 @@ def _linked(run, role: str) -> LinkedRun:
                      t.get(S.PRECISION, ""), run.info.status, dict(run.data.metrics), dict(t))
 
 
+def _is_day(text: str) -> bool:
+    """`YYYY-MM-DD` naming a day that exists (not 2025-13-45, not 2025-02-30)."""
+    try:
+        return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text)) and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
+
+
 def select_entries(entries: list[Entry], status: str | None = None, since: str | None = None,
                    text: str | None = None) -> list[Entry]:
     """`decision list` filters; `since` compares the ISO date at the start of the date field."""
-    if since is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", since):
-        raise BadInput(f"--since {since!r}: give a date as YYYY-MM-DD")
+    if since is not None and not _is_day(since):
+        raise BadInput(f"--since {since!r}: accepted is a date that exists, as YYYY-MM-DD "
+                       "(e.g. 2025-11-03)")
     return [e for e in entries
             if (status is None or e.status == status)
             and (since is None or e.date[:10] >= since)

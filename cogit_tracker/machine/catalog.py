@@ -139,6 +139,8 @@ def _spec(key: str, table: dict[str, Any], user: UserConfig) -> GpuSpec:
         if not isinstance(entry, dict) or "value" not in entry:
             raise BadInput(f"{at} = {entry!r}; give a number or {{value = ..., source = ...}}")
         values[figure] = rate_value(entry["value"], at, _UNITS[figure])
+        if figure != "usd_per_hour" and values[figure] == 0:  # projections divide by these
+            raise BadInput(f"{at} = 0 is not accepted; give a number > 0 ({_UNITS[figure]})")
         sources[figure] = ", ".join(str(p) for p in (entry.get("source"), entry.get("date")) if p)
     names = table.get("nvml_names", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):

@@ -7,7 +7,7 @@ import sys
 from importlib import metadata
 from typing import Any
 
-from ..redaction import redact_env, redact_uri
+from ..redaction import redact_argv, redact_env
 
 
 def environment() -> dict[str, Any]:
@@ -15,7 +15,7 @@ def environment() -> dict[str, Any]:
     packages = {d.metadata["Name"]: d.version for d in metadata.distributions()
                 if d.metadata["Name"]}
     return {
-        "argv": [redact_uri(a) for a in sys.argv],
+        "argv": redact_argv(sys.argv),
         "cwd": os.getcwd(),
         "env": dict(sorted(redact_env(os.environ).items())),
         "packages": dict(sorted(packages.items(), key=lambda kv: kv[0].lower())),

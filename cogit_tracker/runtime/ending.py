@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from .. import schema
+from ..redaction import redact
 
 
 class BudgetExceeded(RuntimeError):
-    """Raised out of a phase that the campaign's `budget_usd` stopped."""
+    """Raised out of a phase that the campaign's `budget_usd` stopped (`budget.py`)."""
 
 
 class Terminated(SystemExit):
@@ -29,20 +30,24 @@ def quiet(what: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - deliberately broad, see docstring
-        warnings.warn(f"cogit-tracker: {what} failed: {exc}", stacklevel=3)
+        warnings.warn(redact(f"cogit-tracker: {what} failed: {exc}"), stacklevel=3)
 
 
-def classify(exc: BaseException | None, over_budget: bool) -> tuple[str, dict[str, str]]:
-    """MLflow status and failure tags for how a run ended."""
+def classify(exc: BaseException | None, over_budget: bool,
+             note: str = "") -> tuple[str, dict[str, str]]:
+    """MLflow status and failure tags for how a run ended. Once the budget is spent, a run
+    that ends without an error of its own ended because of the budget (the stop raises a
+    KeyboardInterrupt, and may find the run just finishing)."""
+    if over_budget and (exc is None or isinstance(exc, (KeyboardInterrupt, BudgetExceeded))):
+        return "KILLED", {schema.FAILURE: "budget",
+                          schema.FAILURE_MESSAGE: note or str(exc) or "budget spent"}
     if exc is None:
         return "FINISHED", {}
-    if over_budget and isinstance(exc, (KeyboardInterrupt, BudgetExceeded)):
-        return "KILLED", {schema.FAILURE: "budget", schema.FAILURE_MESSAGE: str(exc) or "budget"}
     if isinstance(exc, Terminated):
         return "KILLED", {schema.FAILURE: "sigterm", schema.FAILURE_MESSAGE: "SIGTERM received"}
     if isinstance(exc, KeyboardInterrupt):
         return "KILLED", {schema.FAILURE: "interrupted", schema.FAILURE_MESSAGE: "KeyboardInterrupt"}
-    message = f"{type(exc).__name__}: {exc}"[:schema.MAX_TAG_VALUE]
+    message = redact(f"{type(exc).__name__}: {exc}")[:schema.MAX_TAG_VALUE]
     if type(exc).__name__ == "OutOfMemoryError" and type(exc).__module__.startswith("torch"):
         return "FAILED", {schema.FAILURE: "cuda_oom", schema.FAILURE_MESSAGE: message}
     return "FAILED", {schema.FAILURE: "exception", schema.FAILURE_MESSAGE: message}

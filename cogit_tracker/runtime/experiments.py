@@ -12,8 +12,9 @@ metadata, with the options they take:
         ct.Param("layer", int, None, "Layer to hook (default: the middle one)."),))
 
 `run(**options)` gets each declared parameter plus cogit's own (`campaign`, `usd_per_hour`,
-`budget_usd`, `resume`, `tracking_uri`) and returns a summary with at least its `campaign`
-label. A bare callable registered there is an experiment with no parameters of its own.
+`budget_usd`, `resume`, `tracking_uri`, `wait`) and returns a summary with at least its
+`campaign` label. A bare callable registered there is an experiment with no parameters of
+its own.
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ from importlib.metadata import entry_points
 from typing import Any, Callable
 
 from ..errors import BadInput
+from ..redaction import redact
 
 GROUP = "cogit_tracker.pipelines"
 #: What `cogit-log run` gives every experiment, whatever it declares.
-COGIT_OPTIONS = ("campaign", "usd_per_hour", "budget_usd", "resume", "tracking_uri")
+COGIT_OPTIONS = ("campaign", "usd_per_hour", "budget_usd", "resume", "tracking_uri", "wait")
 TYPES = (str, int, float, bool)
 
 
@@ -91,7 +93,17 @@ def load(name: str | None = None) -> Experiment:
 
 
 def run(experiment: Experiment, **options) -> dict:
-    """Run one campaign of the experiment, then put its charts on its campaign run."""
+    """Run one campaign of the experiment, then put its charts on its campaign run. Cogit's
+    own values are checked first, before the experiment loads a model for minutes only to
+    have `ct.campaign` refuse them."""
+    from ..machine import cost
+    from ..store.uri import tracking_uri
+
+    if options.get("usd_per_hour") is not None:
+        cost.resolve_rate(options["usd_per_hour"])
+    if options.get("budget_usd") is not None:
+        cost.BudgetGuard(options["budget_usd"])
+    tracking_uri(options.get("tracking_uri"))
     summary = experiment.run(**options)
     log_charts([summary["campaign"]], options.get("tracking_uri"))
     return summary
@@ -107,4 +119,5 @@ def log_charts(labels: list[str], tracking_uri: str | None = None) -> None:
     try:
         make_report(resolve(tracking_uri), campaigns=labels, log=True)
     except Exception as exc:  # noqa: BLE001
-        warnings.warn(f"cogit-tracker: could not log the campaign charts: {exc}", stacklevel=2)
+        warnings.warn(redact(f"cogit-tracker: could not log the campaign charts: {exc}"),
+                      stacklevel=2)

@@ -8,15 +8,16 @@ so far, which is what `cogit-log runs reap` and a live budget need.
 """
 from __future__ import annotations
 
-import _thread
 import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import schema, settings
 from ..machine import cost, hardware
+from ..redaction import redact
 from ..store.ops import now_ms
 
 
@@ -34,6 +35,8 @@ class Live:
     ram_peak: int = 0
     vram_peak: int = 0
     over_budget: bool = False
+    stop_note: str = ""   # what the budget stop says, e.g. "budget $2.00 spent ($2.03 so far)"
+    on_spent: Callable[[str], None] | None = None  # the campaign's budget stop (`budget.py`)
 
     @property
     def duration_s(self) -> float:
@@ -106,7 +109,7 @@ class Monitor:
                     last_beat = time.monotonic()
                 self._tick(beat)
             except Exception as exc:  # tracking must not break the experiment
-                warnings.warn(f"cogit-tracker: monitor failed: {exc}", stacklevel=1)
+                warnings.warn(redact(f"cogit-tracker: monitor failed: {exc}"), stacklevel=1)
 
     def _tick(self, beat: bool) -> None:
         ram, vram = _ram_bytes(), _vram_bytes()
@@ -129,8 +132,11 @@ class Monitor:
                 stacklevel=1,
             )
         elif verdict == "stop":
+            live.stop_note = (f"budget ${live.budget.budget_usd:,.2f} spent "
+                              f"(${live.cost_usd:,.2f} so far)")
             live.over_budget = True
-            _thread.interrupt_main()  # raises KeyboardInterrupt in the experiment's thread
+            if live.on_spent is not None:
+                live.on_spent(live.stop_note)
 
 
 _monitor: Monitor | None = None

@@ -6,31 +6,35 @@
             ph.log_metrics({"fidelity": 0.93}, step=epoch)
 
 Every write goes through the background writer (`store/writer.py`), so logging never waits on
-the store and survives it going away; the monitor (`monitor.py`) keeps heartbeat, peaks and
-live cost; `ending.py` says how each run ended.
+the store and survives it going away, at start as later: a new campaign's very creation is an
+op like any other. `run.py` checks what is logged; the monitor (`monitor.py`) keeps
+heartbeat, peaks and live cost; `budget.py` stops a campaign whose budget is spent; `lease.py`
+lets one process at a time resume a campaign; `ending.py` says how each run ended.
 """
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import uuid
-from contextlib import contextmanager
+import warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .. import schema
-from ..errors import BadInput
+from .. import schema, settings
+from ..errors import BadInput, StoreFailure
 from ..machine import cost, hardware
 from ..machine.config import load_config
 from ..machine.environment import environment
 from ..machine.host_speed import host_speed
-from ..store import query, writer
+from ..redaction import redact
+from ..store import query, values
 from ..store import uri as store_uri
-from ..store.ops import now_ms
-from . import monitor
-from .ending import BudgetExceeded, classify, install_sigterm, quiet
+from ..store.ops import Op, now_ms
+from . import lease as leases
+from .budget import Stopper
+from .ending import BudgetExceeded, quiet
+from .run import Run
 
 #: MLflow's own default experiment, where a fluent `mlflow.start_run()` goes when nothing else
 #: is set: a campaign that names no experiment goes there too (or to MLFLOW_EXPERIMENT_NAME).
@@ -41,91 +45,6 @@ def experiment_name(explicit: str | None = None) -> str:
     """The experiment a new campaign goes to: the one given, else the one MLflow's fluent API
     would use (`MLFLOW_EXPERIMENT_NAME`), else MLflow's `Default`."""
     return explicit or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-
-
-@dataclass
-class _Run:
-    """What a campaign and a phase share: a uid, the writer, the live record, the logging."""
-
-    uid: str
-    tracking_uri: str
-    live: monitor.Live | None = field(default=None, init=False)
-    _writer: writer.Writer = field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._writer = writer.get(self.tracking_uri)
-
-    @property
-    def run_id(self) -> str | None:
-        """The MLflow run id (None while the store is unreachable and the run is spooled)."""
-        return self._writer.run_id(self.uid)
-
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        """Queue metric points; returns at once. They reach the store within `COGIT_FLUSH_S`."""
-        self._writer.metrics(self.uid, metrics, step or 0)
-
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        self._writer.submit({"op": "params", "uid": self.uid,
-                             "params": {k: str(v) for k, v in params.items()}})
-
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self._writer.submit({"op": "tags", "uid": self.uid,
-                             "tags": {k: str(v) for k, v in tags.items()}})
-
-    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._writer.submit({"op": "artifact", "uid": self.uid, "path": str(path),
-                             "artifact_path": artifact_path})
-
-    def log_text(self, text: str, artifact_file: str) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="cogit-"))
-        target = folder / Path(artifact_file).name
-        target.write_text(text, encoding="utf-8")
-        parent = str(Path(artifact_file).parent)
-        self.log_artifact(target, None if parent == "." else parent)
-
-    def log_dict(self, obj: Any, artifact_file: str) -> None:
-        self.log_text(json.dumps(obj, indent=2, default=str), artifact_file)
-
-    def log_table(self, data: Mapping[str, list], artifact_file: str) -> None:
-        """Columns of equal length; shown as a table in `mlflow ui` (MLflow's `log_table`)."""
-        self._writer.submit({"op": "table", "uid": self.uid, "file": artifact_file,
-                             "data": {k: list(v) for k, v in data.items()}})
-
-    def flush(self, timeout: float = 30.0) -> bool:
-        return self._writer.flush(timeout)
-
-    def _start(self, create: dict, rate: cost.Rate, gpu_count: int,
-               budget: cost.BudgetGuard | None, offset_s: float = 0.0) -> None:
-        install_sigterm()
-        if create:
-            self._writer.submit(create)
-        self.live = monitor.Live(self.uid, self._writer, rate, gpu_count, budget,
-                                 offset_s=offset_s)
-        monitor.get().add(self.live)
-
-    def _finish(self, exc: BaseException | None, over_budget: bool) -> None:
-        status, failure = classify(exc, over_budget)
-        live = self.live
-        monitor.get().remove(live)
-        if failure:
-            self.set_tags(failure)
-        self.log_metrics({
-            schema.DURATION_S: live.duration_s,
-            schema.COST_USD: live.cost_usd,
-            schema.VRAM_PEAK_GB: live.vram_peak / schema.GB,
-            schema.RAM_PEAK_GB: live.ram_peak / schema.GB,
-        })
-        if failure.get(schema.FAILURE) == "cuda_oom":
-            self._log_memory_summary()
-        self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
-        self._writer.flush()
-
-    def _log_memory_summary(self) -> None:
-        import sys
-
-        torch = sys.modules.get("torch")
-        if torch is not None and torch.cuda.is_available():
-            self.log_text(torch.cuda.memory_summary(), "cuda_memory_summary.txt")
 
 
 def _base_tags(kind: str, label: str, model: str | None, precision: str,
@@ -139,8 +58,18 @@ def _base_tags(kind: str, label: str, model: str | None, precision: str,
     return tags
 
 
+def recreate(run, experiment: str, parent: str | None) -> Op:
+    """The creation op of a run that exists, so a spool can make it again on a store that
+    lacks it (its parent named by uid, as in any op)."""
+    tags = {k: v for k, v in run.data.tags.items()
+            if k not in (schema.PARENT_RUN, schema.HEARTBEAT)}
+    return {"op": "create", "uid": run.data.tags[schema.UID], "experiment": experiment,
+            "name": run.info.run_name, "parent": parent, "start": run.info.start_time,
+            "tags": tags}
+
+
 @dataclass
-class Phase(_Run):
+class Phase(Run):
     """A child run of a campaign: one phase of the experiment."""
 
     name: str = ""
@@ -149,22 +78,27 @@ class Phase(_Run):
     resumed: bool = False
 
     def __enter__(self) -> "Phase":
+        if self.campaign.stopper is not None:
+            self.campaign.stopper.enter()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        over = bool(self._budget_live() and self._budget_live().over_budget)
-        with quiet(f"closing phase {self.name!r}"):
-            self._finish(exc, over)
-        if over and isinstance(exc, KeyboardInterrupt):
+        camp = self.campaign
+        with _exiting(camp):
+            with quiet(f"closing phase {self.name!r}"):
+                self._finish(exc, camp.over_budget, camp.stop_note)
+        if camp.over_budget and (exc is None or isinstance(exc, KeyboardInterrupt)):
             raise BudgetExceeded(f"phase {self.name!r} stopped: budget exhausted") from exc
         return False
 
-    def _budget_live(self) -> monitor.Live | None:
-        return self.campaign.live if self.campaign is not None else self.live
+
+def _exiting(camp: "Campaign"):
+    """Leaving one of the campaign's `with` blocks (see `Stopper.exiting`)."""
+    return camp.stopper.exiting() if camp.stopper is not None else nullcontext()
 
 
 @dataclass
-class Campaign(_Run):
+class Campaign(Run):
     """The parent run of one experiment run (e.g. "run-002"), holding its phases."""
 
     label: str = ""
@@ -174,37 +108,50 @@ class Campaign(_Run):
     provider: str | None = None
     rate: cost.Rate = field(default_factory=lambda: cost.UNKNOWN)
     budget: cost.BudgetGuard | None = None
+    on_budget: str | None = None
     resumed: bool = False
+    stopper: Stopper | None = field(default=None, init=False)
+    lease: leases.Lease | None = field(default=None, init=False)
     _phases: int = 0
     _existing_phases: dict[str, Any] = field(default_factory=dict)
+    _open: list[Phase] = field(default_factory=list)
 
     def phase(self, name: str, index: int | None = None, tags: Mapping[str, Any] | None = None,
               params: Mapping[str, Any] | None = None) -> Phase:
         """Open a child run for one phase. On a resumed campaign, an unfinished run of the same
         phase is reopened rather than duplicated."""
+        if self.over_budget:
+            raise BudgetExceeded(f"campaign {self.label!r}: budget spent; phase {name!r} "
+                                 "not started")
         self._phases += 1
         index = self._phases if index is None else index
         existing = self._existing_phases.get(name)
         gpu_count = max(hardware.probe().gpu_count, 1)
         if existing is not None and existing.info.status != "FINISHED":
-            ph = Phase(existing.data.tags[schema.UID], self.tracking_uri, name=name,
-                       index=index, campaign=self, resumed=True)
-            self._writer.known(ph.uid, existing.info.run_id)
-            ph._writer.submit({"op": "status", "uid": ph.uid, "status": "RUNNING"})
-            offset = existing.data.metrics.get(schema.DURATION_S, 0.0)
-            ph._start({}, self.rate, gpu_count, None, offset_s=offset)
+            ph = self._reopen(existing, name, index, gpu_count)
         else:
             ph = Phase(str(uuid.uuid4()), self.tracking_uri, name=name, index=index, campaign=self)
             tags_ = _base_tags("phase", self.label, self.model, self.precision, self.rate,
                                ph.uid, self.provider)
             tags_.update({schema.PHASE: name, schema.PHASE_INDEX: str(index),
-                          schema.RUN_NAME: name})
-            tags_.update({k: str(v) for k, v in (tags or {}).items()})
+                          schema.RUN_NAME: name, **values.tags(tags or {})})
             ph._start({"op": "create", "uid": ph.uid, "experiment": self.experiment,
                        "name": name, "parent": self.uid, "start": now_ms(), "tags": tags_},
                       self.rate, gpu_count, None)
+        self._open.append(ph)
         if params:
             ph.log_params(params)
+        return ph
+
+    def _reopen(self, existing, name: str, index: int, gpu_count: int) -> Phase:
+        ph = Phase(existing.data.tags[schema.UID], self.tracking_uri, name=name, index=index,
+                   campaign=self, resumed=True)
+        ph._params.update(existing.data.params)
+        self._writer.known(ph.uid, existing.info.run_id,
+                           recreate(existing, self.experiment, self.uid))
+        ph._writer.submit({"op": "status", "uid": ph.uid, "status": "RUNNING"})
+        offset = existing.data.metrics.get(schema.DURATION_S, 0.0)
+        ph._start(None, self.rate, gpu_count, None, offset_s=offset)
         return ph
 
     def finished_phase(self, name: str) -> str | None:
@@ -214,24 +161,66 @@ class Campaign(_Run):
             return run.data.tags[schema.UID]
         return None
 
+    def open_runs(self) -> list[Run]:
+        """The runs not yet ended: phases first, then the campaign itself."""
+        return [ph for ph in self._open if not ph.ended] + ([] if self.ended else [self])
+
+    def _arm(self) -> None:
+        """Give a campaign with a budget its stop."""
+        if self.budget is not None:
+            self.stopper = Stopper(self.label, self.on_budget, self.open_runs)
+            self.live.on_spent = self.stopper.spent
+
     def __enter__(self) -> "Campaign":
+        if self.stopper is not None:
+            self.stopper.enter()
         return self
 
+    @property
+    def over_budget(self) -> bool:
+        return bool(self.live and self.live.over_budget)
+
+    @property
+    def stop_note(self) -> str:
+        return self.live.stop_note if self.live is not None else ""
+
     def __exit__(self, exc_type, exc, tb) -> bool:
-        over = bool(self.live and self.live.over_budget)
-        with quiet(f"closing campaign {self.label!r}"):
-            self._finish(exc, over or isinstance(exc, BudgetExceeded))
+        over = self.over_budget
+        with _exiting(self), quiet(f"closing campaign {self.label!r}"):
+            for ph in self._open:  # a phase whose own exit was cut short
+                ph._finish(exc, over, self.stop_note)
+            if self.lease is not None:
+                self.set_tags(leases.release_tags(self.lease))
+            self._finish(exc, over or isinstance(exc, BudgetExceeded), self.stop_note)
+        if self.stopper is not None:
+            self.stopper.unwound()
         return False
 
 
-def campaign(label: str, experiment: str | None = None, model: str | None = None,
-             precision: str = "fp32", provider: str | None = None,
-             usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
-             tracking_uri: str | None = None, resume: bool = False,
-             tags: Mapping[str, Any] | None = None) -> Campaign:
-    """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
-    exists; `resume=True` reopens the campaign with this label (in `experiment`, or in any
-    experiment when none is named) instead of making a new one."""
+@dataclass
+class _Setup:
+    """A campaign's arguments, checked before any run exists."""
+
+    label: str
+    experiment: str | None
+    uri: str
+    model: str | None
+    precision: str
+    provider: str | None
+    rate: cost.Rate
+    guard: cost.BudgetGuard | None
+    on_budget: str | None
+    tags: dict[str, str]
+    wait: bool
+    gpu_count: int
+    gpu_less: bool
+
+
+def _setup(label: str, experiment: str | None = None, model: str | None = None,
+           precision: str = "fp32", provider: str | None = None,
+           usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
+           tracking_uri: str | None = None, tags: Mapping[str, Any] | None = None,
+           on_budget: str | None = None, wait: bool = False) -> _Setup:
     if not label or not label.strip():
         raise BadInput("campaign label is empty: give a name such as 'run-002'")
     precision = schema.check_precision(precision)
@@ -239,28 +228,61 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
     profile = hardware.probe()
     rate = cost.resolve_rate(usd_per_hour, profile.gpu_key)
     guard = cost.BudgetGuard(budget_usd) if budget_usd is not None else None
-    gpu_count = max(profile.gpu_count, 1)
-    provider = provider or load_config().provider
-    if resume:
-        return _resume(label, experiment, uri, rate, guard, gpu_count)
-    experiment = experiment_name(experiment)
-    camp = Campaign(str(uuid.uuid4()), uri, label=label, experiment=experiment, model=model,
-                    precision=precision, provider=provider, rate=rate, budget=guard)
-    tags_ = _base_tags("campaign", label, model, precision, rate, camp.uid, provider)
-    tags_[schema.RUN_NAME] = label
-    if profile.gpu_count == 0:
+    command = on_budget if on_budget is not None else os.environ.get(settings.ON_BUDGET)
+    return _Setup(label, experiment, uri, model, precision,
+                  provider or load_config().provider, rate, guard, command or None,
+                  values.tags(tags or {}), wait, max(profile.gpu_count, 1),
+                  profile.gpu_count == 0)
+
+
+def campaign(label: str, experiment: str | None = None, model: str | None = None,
+             precision: str = "fp32", provider: str | None = None,
+             usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
+             tracking_uri: str | None = None, resume: bool = False,
+             tags: Mapping[str, Any] | None = None, on_budget: str | None = None,
+             wait: bool = False) -> Campaign:
+    """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
+    exists. `resume=True` reopens the campaign with this label (in `experiment`, or in any
+    experiment when none is named) instead of making a new one; it needs the store, and
+    raises `Conflict` while another process holds the campaign (`wait=True` waits instead).
+    `on_budget` (else `COGIT_ON_BUDGET`) is a shell command run once if `budget_usd` is
+    spent, e.g. the provider's command that stops this pod."""
+    setup = _setup(label, experiment, model, precision, provider, usd_per_hour, budget_usd,
+                   tracking_uri, tags, on_budget, wait)
+    return _resume(setup) if resume else _new(setup)
+
+
+def _new(s: _Setup, join: str | None = None) -> Campaign:
+    experiment = experiment_name(s.experiment)
+    camp = Campaign(str(uuid.uuid4()), s.uri, label=s.label, experiment=experiment,
+                    model=s.model, precision=s.precision, provider=s.provider, rate=s.rate,
+                    budget=s.guard, on_budget=s.on_budget)
+    tags_ = _base_tags("campaign", s.label, s.model, s.precision, s.rate, camp.uid, s.provider)
+    tags_[schema.RUN_NAME] = s.label
+    if s.gpu_less:
         tags_.update(host_speed())
-    tags_.update({k: str(v) for k, v in (tags or {}).items()})
-    camp._start({"op": "create", "uid": camp.uid, "experiment": experiment, "name": label,
-                 "parent": None, "start": now_ms(), "tags": tags_}, rate, gpu_count, guard)
+    tags_.update(s.tags)
+    create = {"op": "create", "uid": camp.uid, "experiment": experiment, "name": s.label,
+              "parent": None, "start": now_ms(), "tags": tags_}
+    if join:
+        create["join"] = join
+    camp._start(create, s.rate, s.gpu_count, s.guard)
+    camp._arm()
     with quiet("recording the environment"):
         camp.log_dict(environment(), "environment.json")
     return camp
 
 
 def _find_campaign(uri: str, label: str, experiment: str | None):
-    """The newest campaign run with this label, in `experiment` or in any; None if none."""
-    client = store_uri.client(uri)
+    """The newest campaign run with this label, in `experiment` or in any; None if none.
+    StoreFailure, in at most COGIT_CONNECT_TIMEOUT_S, when the store does not answer."""
+    from mlflow.tracking import MlflowClient
+
+    why = store_uri.answers(uri)
+    if why:
+        raise StoreFailure(f"tracking store {redact(uri)} does not answer ({why}): a campaign "
+                           "is resumed or joined only while its store answers")
+    client = MlflowClient(tracking_uri=uri)
     ids = None
     if experiment is not None:
         exp = client.get_experiment_by_name(experiment)
@@ -271,27 +293,37 @@ def _find_campaign(uri: str, label: str, experiment: str | None):
     return (found[0] if found else None), client
 
 
-def _resume(label: str, experiment: str | None, uri: str, rate: cost.Rate,
-            guard: cost.BudgetGuard | None, gpu_count: int) -> Campaign:
-    run, client = _find_campaign(uri, label, experiment)
+def _resume(s: _Setup) -> Campaign:
+    run, client = _find_campaign(s.uri, s.label, s.experiment)
     if run is None:
-        where = f"experiment {experiment!r}" if experiment else "any experiment"
-        raise BadInput(f"cannot resume campaign {label!r}: no such campaign in {where} at {uri}")
+        where = f"experiment {s.experiment!r}" if s.experiment else "any experiment"
+        raise BadInput(f"cannot resume campaign {s.label!r}: no such campaign in {where} at "
+                       f"{redact(s.uri)}")
+    lease = leases.acquire(client, run.info.run_id, s.label, s.wait)
+    try:
+        return _reopened(s, run, client, lease)
+    except BaseException:
+        client.set_tag(run.info.run_id, schema.SESSION_RELEASED, str(lease.session))
+        raise
+
+
+def _reopened(s: _Setup, run, client, lease: leases.Lease) -> Campaign:
     tags = run.data.tags
-    camp = Campaign(tags[schema.UID], uri, label=label,
-                    experiment=client.get_experiment(run.info.experiment_id).name,
+    experiment = client.get_experiment(run.info.experiment_id).name
+    camp = Campaign(tags[schema.UID], s.uri, label=s.label, experiment=experiment,
                     model=tags.get(schema.MODEL), precision=tags.get(schema.PRECISION, "fp32"),
-                    provider=tags.get(schema.PROVIDER), rate=rate, budget=guard, resumed=True)
+                    provider=tags.get(schema.PROVIDER), rate=s.rate, budget=s.guard,
+                    on_budget=s.on_budget, resumed=True)
+    camp.lease = lease
+    camp._params.update(run.data.params)
     for ph in reversed(query.children(client, run)):  # newest last, so it wins
         camp._existing_phases[ph.data.tags.get(schema.PHASE, "")] = ph
-    camp._writer.known(camp.uid, run.info.run_id)
+    camp._writer.known(camp.uid, run.info.run_id, recreate(run, experiment, None))
     camp._writer.submit({"op": "status", "uid": camp.uid, "status": "RUNNING"})
-    camp._start({}, rate, gpu_count, guard,
+    camp._start(None, s.rate, s.gpu_count, s.guard,
                 offset_s=run.data.metrics.get(schema.DURATION_S, 0.0))
+    camp._arm()
     return camp
-
-
-_open_campaign = campaign  # `phase()` takes a parameter named `campaign`
 
 
 @contextmanager
@@ -299,11 +331,17 @@ def phase(name: str, campaign: str, experiment: str | None = None,
           **kwargs) -> Iterator[Phase]:
     """A phase on its own (e.g. on another machine): it joins the campaign with this label if
     the store has one (in `experiment`, or in any experiment when none is named), else opens
-    that campaign for the length of the phase."""
-    uri = store_uri.tracking_uri(kwargs.pop("tracking_uri", None))
-    found, _ = _find_campaign(uri, campaign, experiment)
-    with _open_campaign(campaign, experiment, tracking_uri=uri, resume=found is not None,
-                        **kwargs) as camp:
+    that campaign for the length of the phase. With the store away, the phase runs and its
+    campaign joins the one with this label when the spool is replayed."""
+    s = _setup(campaign, experiment, **kwargs)
+    try:
+        found, _ = _find_campaign(s.uri, campaign, experiment)
+        camp = _resume(s) if found is not None else _new(s)
+    except StoreFailure as exc:
+        warnings.warn(f"cogit-tracker: {exc}; the phase runs, and joins campaign "
+                      f"{campaign!r} when the store answers", stacklevel=3)
+        camp = _new(s, join=experiment or "any")
+    with camp:
         with camp.phase(name) as ph:
             yield ph
 
@@ -314,7 +352,7 @@ def find_run(uid: str, tracking_uri: str | None = None):
     run = query.find(client, uid)
     if run is None:
         raise BadInput(f"no run with {schema.UID} {uid!r} in "
-                       f"{store_uri.tracking_uri(tracking_uri)}")
+                       f"{redact(store_uri.tracking_uri(tracking_uri))}")
     return run
 
 

@@ -11,11 +11,14 @@ same value).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from functools import cached_property
 from typing import Any
 
 from .. import schema
 from . import query
+from . import uri as store_uri
 
 Op = dict[str, Any]
 
@@ -31,12 +34,30 @@ def chunks(items: list, size: int) -> Iterator[list]:
 
 
 class Applier:
-    """Applies ops to one store, resolving `cogit.uid` to run ids as it goes."""
+    """Applies ops to one store, resolving `cogit.uid` to run ids as it goes. The client is
+    made on first use, on the thread that writes: making one for a SQL store connects, with
+    MLflow's retries, which must never hold up the experiment."""
 
-    def __init__(self, client):
-        self.client = client
-        self.run_ids: dict[str, str] = {}
+    def __init__(self, tracking_uri: str, run_ids: dict[str, str] | None = None):
+        self.tracking_uri = tracking_uri
+        self.run_ids: dict[str, str] = {} if run_ids is None else run_ids
         self._experiments: dict[str, str] = {}
+
+    @cached_property
+    def client(self):
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri)
+
+    def answers(self) -> bool:
+        """Whether the store answers a trivial request now (its host first, in one try)."""
+        if store_uri.answers(self.tracking_uri) is not None:
+            return False
+        try:
+            self.client.search_experiments(max_results=1)
+        except Exception:  # noqa: BLE001 - any failure means: not answering
+            return False
+        return True
 
     def run_id(self, uid: str) -> str:
         if uid not in self.run_ids:
@@ -62,13 +83,18 @@ class Applier:
         return self._experiments[name]
 
     def apply(self, op: Op) -> None:
-        getattr(self, "_" + op["op"])(op)
+        kind = op.get("op")
+        if kind not in OPS:
+            raise ValueError(f"not an op this version can apply: {str(op)[:200]}")
+        getattr(self, "_" + kind)(op)
 
     def _create(self, op: Op) -> None:
         exp_id = self.experiment_id(op["experiment"])
         # A create that timed out may still have happened, and a replay may meet a run made
         # before: the uid decides, so no run is ever made twice.
         existing = query.find(self.client, op["uid"], [exp_id])
+        if existing is None and op.get("join"):
+            existing = self._joined(op)
         if existing is not None:
             self.run_ids[op["uid"]] = existing.info.run_id
             return
@@ -79,6 +105,15 @@ class Applier:
             exp_id, start_time=op["start"], tags=tags, run_name=op.get("name")
         )
         self.run_ids[op["uid"]] = run.info.run_id
+        if op.get("params"):
+            self._params({"uid": op["uid"], "params": op["params"]})
+
+    def _joined(self, op: Op):
+        """The campaign a phase run alone meant to join (`ct.phase(..., campaign=L)` while
+        the store was away): the newest with its label, in its experiment or in any."""
+        where = None if op["join"] == "any" else [self.experiment_id(op["experiment"])]
+        found = query.campaigns(self.client, op["tags"][schema.CAMPAIGN], where)
+        return found[0] if found else None
 
     def _tags(self, op: Op) -> None:
         from mlflow.entities import RunTag
@@ -112,6 +147,46 @@ class Applier:
 
     def _end(self, op: Op) -> None:
         self.client.set_terminated(self.run_id(op["uid"]), op["status"], end_time=op["end"])
+
+
+OPS = ("create", "tags", "params", "metrics", "artifact", "table", "status", "end")
+#: where each kind of op keeps its items (a refused op is split along them)
+ITEMS = {"metrics": "metrics", "params": "params", "tags": "tags"}
+
+
+def halves(op: Op) -> list[Op]:
+    """A multi-item op as two ops of half the items each; [] for a single item."""
+    field = ITEMS.get(op.get("op", ""))
+    items = op.get(field) if field else None
+    if not items or len(items) < 2:
+        return []
+    if isinstance(items, dict):
+        pairs = list(items.items())
+        mid = len(pairs) // 2
+        return [dict(op, **{field: dict(pairs[:mid])}), dict(op, **{field: dict(pairs[mid:])})]
+    mid = len(items) // 2
+    return [dict(op, **{field: items[:mid]}), dict(op, **{field: items[mid:]})]
+
+
+def apply_isolating(applier: Applier, op: Op, rejected: Callable[[BaseException], bool],
+                    set_aside: Callable[[Op, BaseException], None]) -> None:
+    """Apply `op`; if the store rejects it, apply its halves, and so on, so that only the
+    items it rejects are set aside (one bad point of 1,000 costs ~20 requests, not the other
+    999). An exception `rejected` does not call a rejection (the store is away) propagates,
+    and the caller keeps the whole op: applying a part twice changes nothing."""
+    work = deque([op])
+    while work:
+        item = work.popleft()
+        try:
+            applier.apply(item)
+        except Exception as exc:
+            if not rejected(exc):
+                raise
+            parts = halves(item)
+            if parts:
+                work.extendleft(reversed(parts))
+            else:
+                set_aside(item, exc)
 
 
 def coalesce(ops: Iterable[Op]) -> list[Op]:

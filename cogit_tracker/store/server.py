@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import BadInput
-from ..redaction import redact_uri
-from .uri import pg_driver
+from ..errors import BadInput, StoreFailure
+from ..redaction import redact
+from .uri import check, pg_driver
 
 DEFAULT_BACKEND = "postgresql+psycopg2://postgres@127.0.0.1:5432/cogit"
 DEFAULT_STATE = Path(".cogit") / "server"
@@ -61,8 +61,8 @@ def ensure_database(uri: str) -> bool:
             return False
     except sqlalchemy.exc.OperationalError as exc:
         if "does not exist" not in str(exc):
-            raise BadInput(f"PostgreSQL at {redact_uri(uri)!r} does not answer: "
-                           f"{_first_line(exc)}") from None
+            raise StoreFailure(f"PostgreSQL at {redact(uri)} refused the connection: "
+                               f"{_first_line(exc)}") from None
     finally:
         engine.dispose()
     admin = sqlalchemy.create_engine(with_database(uri, "postgres"), isolation_level="AUTOCOMMIT")
@@ -91,6 +91,17 @@ def drop_database(uri: str) -> None:
         admin.dispose()
 
 
+def _check_listen(host: str, port: int) -> None:
+    """The server will be able to listen at host:port (it is free, and the address ours)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise BadInput(f"--host {host} --port {port}: cannot listen there "
+                           f"({exc.strerror or exc}); accepted: a free port on an address of "
+                           "this machine") from None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -114,8 +125,8 @@ class ServerSpec:
         self.backend_uri = pg_driver(self.backend_uri)
         self.state_dir = Path(self.state_dir)
         if not self.backend_uri.startswith("postgresql+"):
-            raise BadInput(f"backend store {redact_uri(self.backend_uri)!r}: "
-                           "expected a postgresql:// URI")
+            raise BadInput(f"--backend-store-uri {redact(self.backend_uri)!r}: accepted is a "
+                           "postgresql://HOST/DB URI")
 
     @property
     def url(self) -> str:
@@ -169,6 +180,8 @@ def prepare(spec: ServerSpec, env: dict[str, str] | None = None) -> None:
         if len(password) < MIN_ADMIN_PASSWORD:
             raise BadInput(f"--auth: set {ADMIN_PASSWORD_VAR} to the admin password "
                            f"(at least {MIN_ADMIN_PASSWORD} characters)")
+    _check_listen(spec.host, spec.port)
+    check(spec.backend_uri, "write", "--backend-store-uri")
     ensure_database(spec.backend_uri)
     if "://" not in spec.artifacts:
         Path(spec.artifacts).mkdir(parents=True, exist_ok=True)
@@ -267,7 +280,7 @@ def serve(spec: ServerSpec) -> None:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.start()
-        print(f"mlflow server at {spec.url}  (backend {redact_uri(spec.backend_uri)}, "
+        print(f"mlflow server at {spec.url}  (backend {redact(spec.backend_uri)}, "
               f"artifacts {spec.artifacts}{', basic auth' if spec.auth else ''}); Ctrl-C stops it",
               flush=True)
         server.proc.wait()

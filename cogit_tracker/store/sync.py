@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 
 from .. import schema
 from ..errors import BadInput
-from ..redaction import redact_uri
+from ..redaction import redact
 from . import query
+from . import uri as store_uri
 from .ops import chunks
 
 KIND_ORDER = {kind: i for i, kind in enumerate(schema.KINDS)}  # campaigns before their phases
@@ -76,10 +77,7 @@ def sync(source: str, target: str, experiment: str | None = None,
     """Copy every cogit run of `source` (or of one experiment) to `target`; see the module doc."""
     from mlflow.tracking import MlflowClient
 
-    if not source or not target:
-        raise BadInput("give both --from URI and --to URI (or --spool [DIR])")
-    if source == target:
-        raise BadInput(f"--from and --to are the same store {redact_uri(source)!r}")
+    source, target = _stores(source, target)
     src = MlflowClient(source)
     result = SyncResult()
     items: list[_Item] = []
@@ -95,7 +93,7 @@ def sync(source: str, target: str, experiment: str | None = None,
     dst = MlflowClient(target)  # only now: a source that fails leaves no target behind
     copies: dict[str, object] = {}     # uid -> target Run
     target_exp: dict[str, str] = {}    # source experiment name -> target experiment id
-    label = redact_uri(source)
+    label = redact(source)
     for done, item in enumerate(items, 1):
         name = item.experiment.name
         if name not in target_exp:
@@ -117,6 +115,20 @@ def sync(source: str, target: str, experiment: str | None = None,
         if progress:
             progress(done, len(items), item.label)
     return result
+
+
+def _stores(source: str | None, target: str | None) -> tuple[str, str]:
+    """Both URIs, checked: the source must exist (reading never creates a store), the target
+    may be made; one store under two spellings is refused, or sync would write into its
+    own source."""
+    if not source or not target:
+        raise BadInput("give both --from URI and --to URI (or --spool [DIR])")
+    source = store_uri.check(source, "read", "--from")
+    target = store_uri.check(target, "write", "--to")
+    if store_uri.identity(source) == store_uri.identity(target):
+        raise BadInput(f"--from {redact(source)!r} and --to {redact(target)!r} are the same "
+                       "store; accepted: two different stores")
+    return source, target
 
 
 def replay_spool(folder: str | None, source: str | None, target: str | None,

@@ -1,31 +1,69 @@
-"""Which MLflow tracking store to talk to, and a client for it.
+"""Which MLflow tracking store to talk to, checked once, here, for every command and run.
 
 Resolution order: an explicit URI (`--tracking-uri`), then `MLFLOW_TRACKING_URI`, then MLflow's
 own embedded default `sqlite:///mlflow.db` in the working directory (artifacts in `./mlruns`),
 so `mlflow ui` started in the same folder shows everything.
+
+Every URI the plugin is given goes through `check`, so a typo is one line naming the value
+before anything is opened: the scheme must be one we support (and its driver installed), a
+sqlite file's folder must exist, and a reading command never creates a store (a mistyped path
+would otherwise give a new, empty one and report success). `answers` says within
+`COGIT_CONNECT_TIMEOUT_S` whether a store's host takes connections at all, so neither a
+command nor an experiment waits minutes on MLflow's own retries for a store that is down.
 """
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
-from ..errors import BadInput
+from .. import settings
+from ..errors import BadInput, StoreFailure
+from ..redaction import redact
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 SQLITE_PREFIX = "sqlite:///"
+#: scheme -> the module its driver needs (None: nothing beyond MLflow)
+DRIVERS = {"sqlite": None, "postgresql": "psycopg2", "http": None, "https": None,
+           "mysql": "pymysql", "mssql": "pyodbc"}
+ACCEPTED = "sqlite:///PATH, postgresql://HOST/DB, http(s)://HOST:PORT"
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433, "http": 80, "https": 443}
+#: track: a run logs here (a missing store is made, a store that is down is spooled for);
+#: write: a command writes here (it must answer); read: a command reads (it must exist too)
+Mode = Literal["track", "write", "read"]
 
 
-def tracking_uri(explicit: str | None = None) -> str:
-    """The URI to use, checked early so a bad path fails before any run exists."""
-    uri = pg_driver(explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI)
-    if uri.startswith(SQLITE_PREFIX):
-        _check_writable(Path(uri[len(SQLITE_PREFIX):]), uri)
+def tracking_uri(explicit: str | None = None, mode: Mode = "track") -> str:
+    """The URI to use, checked (see the module doc) before any run or file exists."""
+    return check(explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI, mode)
+
+
+def check(uri: str, mode: Mode = "track", what: str = "tracking store") -> str:
+    """`uri` with the driver MLflow needs, or BadInput (a malformed or missing store) or
+    StoreFailure (a store that does not answer, for `write` and `read`)."""
+    uri = pg_driver(uri.strip())
+    kind = scheme(uri)
+    if kind not in DRIVERS or "://" not in uri:
+        raise BadInput(f"{what} {redact(uri)!r}: unsupported; accepted: {ACCEPTED}")
+    _check_driver(uri, kind, what)
+    if kind == "sqlite":
+        _check_sqlite(uri, mode, what)
+    elif not urlsplit(uri).hostname:
+        raise BadInput(f"{what} {redact(uri)!r}: no host; accepted: {ACCEPTED}")
+    elif mode != "track":
+        reason = answers(uri)
+        if reason:
+            raise StoreFailure(f"{what} {redact(uri)} does not answer ({reason}): is it "
+                               "running, and is this the right address?")
     return uri
 
 
 def scheme(uri: str) -> str:
     """`sqlite`, `postgresql`, `http`...: the database or protocol, without a driver suffix."""
-    return uri.split(":", 1)[0].split("+", 1)[0].lower()
+    name = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    return "postgresql" if name == "postgres" else name
 
 
 def pg_driver(uri: str) -> str:
@@ -37,17 +75,98 @@ def pg_driver(uri: str) -> str:
     return uri
 
 
-def _check_writable(db: Path, uri: str) -> None:
+def sqlite_path(uri: str) -> Path:
+    """The database file of a `sqlite:///` URI (relative to the working directory)."""
+    return Path(uri[len(SQLITE_PREFIX):].split("?", 1)[0])
+
+
+def _check_driver(uri: str, kind: str, what: str) -> None:
+    module = DRIVERS[kind]
+    if module is None:
+        return
+    from importlib.util import find_spec
+
+    if find_spec(module) is None:
+        raise BadInput(f"{what} {redact(uri)!r}: {kind} needs the {module} package, which is "
+                       f"not installed; accepted here: {ACCEPTED}")
+
+
+def _check_sqlite(uri: str, mode: Mode, what: str) -> None:
+    if not uri.startswith(SQLITE_PREFIX) or not uri[len(SQLITE_PREFIX):].split("?", 1)[0]:
+        raise BadInput(f"{what} {uri!r}: give a file, as sqlite:///relative/path.db or "
+                       "sqlite:////absolute/path.db")
+    db = sqlite_path(uri)
     folder = db.parent if str(db.parent) else Path(".")
     if not folder.is_dir():
-        raise BadInput(f"tracking store {uri!r}: folder {str(folder)!r} does not exist")
+        raise BadInput(f"{what} {uri!r}: folder {str(folder)!r} does not exist")
+    if db.is_dir():
+        raise BadInput(f"{what} {uri!r}: {str(db)!r} is a folder, not a database file")
+    if mode == "read" and not db.exists():
+        raise BadInput(f"{what} {uri!r}: {str(db)!r} does not exist (reading never creates a "
+                       "store; check the path)")
+    if db.exists() and not _is_sqlite(db):
+        raise BadInput(f"{what} {uri!r}: {str(db)!r} is not an SQLite database")
     target = db if db.exists() else folder
-    if not os.access(target, os.W_OK):
-        raise BadInput(f"tracking store {uri!r}: {str(target)!r} is not writable")
+    if mode != "read" and not os.access(target, os.W_OK):
+        raise BadInput(f"{what} {uri!r}: {str(target)!r} is not writable")
 
 
-def client(explicit: str | None = None):
-    """An `MlflowClient` on the resolved store."""
+def _is_sqlite(db: Path) -> bool:
+    try:
+        with db.open("rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return head in (b"", b"SQLite format 3\x00")  # an empty file is a store sqlite will make
+
+
+def address(uri: str) -> tuple[str, int] | None:
+    """(host, port) of a networked store; None for a local one."""
+    kind = scheme(uri)
+    if kind not in DEFAULT_PORTS:
+        return None
+    parts = urlsplit(uri)
+    try:
+        port = parts.port or DEFAULT_PORTS[kind]
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname else None
+
+
+def answers(uri: str, timeout: float | None = None) -> str | None:
+    """None if the store's host takes a connection within `timeout` (default
+    COGIT_CONNECT_TIMEOUT_S), else why not, in a few words. One TCP connect, no MLflow call:
+    a refused or unroutable store is known in milliseconds to seconds, not after MLflow's
+    retries (minutes)."""
+    if scheme(uri) == "sqlite":
+        folder = sqlite_path(uri).parent
+        return None if folder.is_dir() or not str(folder) else f"folder {folder} is gone"
+    where = address(uri)
+    if where is None:
+        return None
+    timeout = settings.CONNECT_TIMEOUT.get() if timeout is None else timeout
+    try:
+        socket.create_connection(where, timeout=max(timeout, 0.1)).close()
+    except OSError as exc:
+        return f"{where[0]}:{where[1]}: {exc.strerror or type(exc).__name__}"
+    return None
+
+
+def identity(uri: str) -> tuple:
+    """What names a store whatever the spelling: two URIs with one identity are one store
+    (`sqlite:///a.db` and `sqlite:////abs/a.db`; `postgres://` and `postgresql+psycopg2://`;
+    with or without a password)."""
+    uri = pg_driver(uri)
+    kind = scheme(uri)
+    if kind == "sqlite":
+        return kind, str(sqlite_path(uri).resolve())
+    parts = urlsplit(uri)
+    return (kind, (parts.hostname or "").lower(), address(uri),
+            parts.path.rstrip("/") or "/")
+
+
+def client(explicit: str | None = None, mode: Mode = "read"):
+    """An `MlflowClient` on the resolved, checked store."""
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri(explicit))
+    return MlflowClient(tracking_uri=tracking_uri(explicit, mode))

@@ -1,15 +1,23 @@
 """The background writer: the experiment hands it ops and never waits for the store.
 
 One thread per process and store drains an in-memory queue every `COGIT_FLUSH_S` seconds
-(default 0.5) or as soon as 1,000 metric points are waiting, merging points into batches of
-1,000 (one `log_batch` each, the store's own pace). If the store fails, the op that failed and
-everything after it goes to a spool file on disk (`spool.py`); the writer keeps trying the
-store every `COGIT_RETRY_S` seconds and replays the spool, in order, once it answers. A run
-therefore never waits on, nor dies from, its tracking store.
+(default 0.5) or as soon as 50,000 metric points are waiting, merging points into batches of
+1,000 (one `log_batch` each, the store's own pace). Neither the store nor one op may hold up
+the experiment or the other ops:
+
+- before its first write, and before each retry, one TCP connect (`COGIT_CONNECT_TIMEOUT_S`)
+  says whether the store's host answers at all, so a store that is down is known at once,
+  not after MLflow's retries (two minutes over HTTP, a hundred seconds for PostgreSQL);
+- a store that does not answer: the op that failed and everything after it wait in the
+  backlog (`backlog.py`: the spool on disk, else memory), in order; the writer tries the store
+  every `COGIT_RETRY_S` seconds and replays the backlog once it answers;
+- an op the store refuses while it answers is split until only the refused items remain,
+  which go to the quarantine with the reason (`quarantine.py`); the rest goes on.
 """
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 import time
 import warnings
@@ -18,8 +26,12 @@ from pathlib import Path
 from typing import Mapping
 
 from .. import settings
-from .ops import Applier, Op, coalesce, now_ms
-from .spool import SpoolFile, default_dir
+from ..redaction import redact
+from . import uri as store_uri
+from .backlog import Backlog
+from .ops import Applier, Op, apply_isolating, coalesce, now_ms
+from .quarantine import Quarantine, reason, rejected
+from .spool import default_dir, quarantine_dir
 
 
 class _Points:
@@ -41,21 +53,25 @@ class _Points:
 
 class Writer:
     def __init__(self, tracking_uri: str, spool_dir: Path | None = None):
-        from mlflow.tracking import MlflowClient
-
         self.tracking_uri = tracking_uri
+        self.shown = redact(tracking_uri)
         self.spool_dir = Path(spool_dir) if spool_dir else default_dir()
         self.flush_s = settings.FLUSH.get()
         self.retry_s = settings.RETRY.get()
-        self._applier = Applier(MlflowClient(tracking_uri=tracking_uri))
-        self._queue: deque[Op] = deque()
+        self.run_ids: dict[str, str] = {}
+        self._creates: dict[str, Op] = {}   # every run's creation, for a spool to start with
+        self._applier = Applier(tracking_uri, self.run_ids)
+        self.quarantine = Quarantine(quarantine_dir(self.spool_dir), self.shown)
+        self._queue: deque[Op | _Points] = deque()
         self.wake_at = 50_000  # queued points before a flush starts early, to bound memory
         self._queued = 0
         self._tail: _Points | None = None  # the queue's last entry, while it takes points
         self._lock = threading.Lock()
         self._cv = threading.Condition(self._lock)
         self._busy = False  # the thread holds ops taken from the queue
-        self._spool: SpoolFile | None = None
+        self._inflight: list[Op] = []
+        self._backlog: Backlog | None = None
+        self._checked = False   # the store answered since the last failure
         self._last_try = 0.0
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="cogit-writer", daemon=True)
@@ -64,16 +80,18 @@ class Writer:
     # -- called by the experiment: cheap, never touches the store ---------------------------
     def submit(self, op: Op) -> None:
         with self._cv:
+            if op["op"] == "create":
+                self._creates[op["uid"]] = op
             self._queue.append(op)
             self._tail = None
             self._cv.notify()
 
     def metrics(self, uid: str, points: Mapping[str, float], step: int) -> None:
-        """Queue metric points. They wait for the timer rather than wake the thread, so a
-        burst of logging is not slowed by a flush competing for the GIL, and they go into flat
-        columns, which allocate no object the garbage collector tracks: a burst of 10,000
-        `log_metrics` calls then triggers no collection (a full one costs ~0.1 s once MLflow
-        is imported, and made the difference between 0.02 s and 0.2 s for 10,000 points)."""
+        """Queue metric points (already checked: `values.py`). They wait for the timer rather
+        than wake the thread, so a burst of logging is not slowed by a flush competing for
+        the GIL, and they go into flat columns, which allocate no object the garbage collector
+        tracks: a burst of 10,000 `log_metrics` calls then triggers no collection (a full one
+        costs ~0.1 s once MLflow is imported: decisions/0014)."""
         ts = now_ms()
         with self._lock:
             tail = self._tail
@@ -81,7 +99,6 @@ class Writer:
                 tail = self._tail = _Points(uid)
                 self._queue.append(tail)
             for key, value in points.items():
-                value = float(value)
                 tail.keys.append(key)
                 tail.values.append(value)
                 tail.stamps.append(ts)
@@ -91,44 +108,75 @@ class Writer:
                 self._cv.notify()
 
     def run_id(self, uid: str, timeout: float = 10.0) -> str | None:
-        """The MLflow run id of a run this writer created; None while it is spooled."""
+        """The MLflow run id of a run this writer created; None while the store is away."""
         deadline = time.monotonic() + timeout
         with self._cv:
-            while uid not in self._applier.run_ids and self._spool is None:
+            while uid not in self.run_ids and self._backlog is None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self._cv.notify()
                 self._cv.wait(min(left, 0.05))
-        return self._applier.run_ids.get(uid)
+        return self.run_ids.get(uid)
 
-    def known(self, uid: str, run_id: str) -> None:
-        """Tell the writer the run id of an existing run (a resumed campaign or phase)."""
-        self._applier.run_ids[uid] = run_id
+    def known(self, uid: str, run_id: str | None, create: Op) -> None:
+        """An existing run (a resumed campaign or phase): its id, and how to make it again
+        on a store that lacks it."""
+        with self._lock:
+            if run_id:
+                self.run_ids[uid] = run_id
+            self._creates[uid] = create
 
     @property
     def offline(self) -> bool:
-        return self._spool is not None
+        return self._backlog is not None
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until every op so far is in the store or in the spool. True if it all got
-        there in time; what is still queued after `timeout` is spooled instead."""
+        """Wait until every op so far is in the store, the backlog or the quarantine. False
+        after `timeout`, or as soon as a write hangs on a store whose host no longer takes
+        connections; what is still queued then stays queued, in order."""
         deadline = time.monotonic() + timeout
-        with self._cv:
-            self._cv.notify()
-            while (self._queue or self._busy) and time.monotonic() < deadline:
-                self._cv.wait(0.05)
-            if not self._queue and not self._busy:
-                return True
-            self._spool_now(self._take())
-            return False
-
-    def close(self, timeout: float = 30.0) -> None:
-        if not self._closed:
-            self.flush(timeout)
-            self._closed = True
+        probe_at = time.monotonic() + 1.0
+        while True:
             with self._cv:
                 self._cv.notify()
+                if not self._queue and not self._busy:
+                    return True
+                self._cv.wait(0.05)
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            if now >= probe_at:
+                probe_at = now + 1.0
+                if self._busy and store_uri.answers(self.tracking_uri):
+                    return False
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Flush; whatever could not be written (still queued, or in flight on a hung
+        request: applying it twice changes nothing) goes to the backlog, and one line on
+        stderr says what waits in the spool and what, if anything, is lost."""
+        if self._closed:
+            return
+        self.flush(timeout)
+        with self._cv:
+            self._closed = True
+            left = self._inflight + self._take()
+            self._cv.notify()
+        if left:
+            self._ensure_backlog().add(left)
+        for line in self._exit_lines():
+            print(f"cogit-tracker: {line}", file=sys.stderr)
+
+    def _exit_lines(self) -> list[str]:
+        lines = []
+        if self._backlog is not None:
+            lost = self._backlog.close()
+            lines.append(lost or f"the tracking store {self.shown} did not answer; its ops wait "
+                         f"in {self.spool_dir}: `cogit-log sync --spool` sends them")
+        if self.quarantine.count:
+            lines.append(f"{self.quarantine.count} op(s) refused by {self.shown} are kept "
+                         f"with the reason in {self.quarantine.folder}")
+        return lines
 
     # -- the thread ------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -139,12 +187,15 @@ class Writer:
                 if self._closed and not self._queue:
                     return
                 self._busy = True
-                ops = self._take()
+                ops = self._inflight = self._take()
             try:
                 self._write(ops)
+            except Exception as exc:  # noqa: BLE001 - the thread must not die; keep the ops
+                self._offline(ops, reason(exc))
             finally:
                 with self._cv:
                     self._busy = False
+                    self._inflight = []
                     self._cv.notify_all()
 
     def _take(self) -> list[Op]:
@@ -156,45 +207,67 @@ class Writer:
         return ops
 
     def _write(self, ops: list[Op]) -> None:
-        if self._spool is not None and not self._try_replay():
-            self._spool_now(ops)
+        if self._backlog is not None and not self._retry():
+            self._backlog.add(ops)
             return
-        batch = coalesce(ops)
-        for i, op in enumerate(batch):
-            try:
-                self._applier.apply(op)
-            except Exception as exc:  # the store failed: keep the rest on disk, in order
-                warnings.warn(
-                    f"cogit-tracker: tracking store {self.tracking_uri} failed ({exc}); "
-                    f"spooling to {self.spool_dir} and retrying every {self.retry_s:g}s",
-                    stacklevel=2,
-                )
-                self._last_try = time.monotonic()
-                self._spool_now(batch[i:])
+        if not ops:
+            return
+        if not self._checked:
+            why = store_uri.answers(self.tracking_uri)
+            if why:
+                self._offline(ops, why)
                 return
+            self._checked = True
+        work = deque(coalesce(ops))
+        while work:
+            try:
+                apply_isolating(self._applier, work[0],
+                                lambda exc: rejected(exc, self._applier), self._set_aside)
+            except Exception as exc:  # the store went away: keep the rest, in order
+                self._offline(list(work), reason(exc))
+                return
+            work.popleft()
             with self._cv:
                 self._cv.notify_all()
 
-    def _spool_now(self, ops: list[Op]) -> None:
-        if not ops:
-            return
-        if self._spool is None:
-            self._spool = SpoolFile.create(self.spool_dir, self.tracking_uri)
-        try:
-            self._spool.append(coalesce(ops))
-        except OSError as exc:
-            warnings.warn(f"cogit-tracker: could not spool {len(ops)} ops: {exc}", stacklevel=2)
+    def _set_aside(self, op: Op, exc: BaseException) -> None:
+        self.quarantine.add(op, reason(exc))
 
-    def _try_replay(self) -> bool:
+    def _ensure_backlog(self) -> Backlog:
+        with self._lock:
+            if self._backlog is None:
+                self._backlog = Backlog(self.spool_dir, self.tracking_uri,
+                                        lambda: list(self._creates.values()))
+            return self._backlog
+
+    def _offline(self, ops: list[Op], why: str) -> None:
+        self._checked = False
+        self._last_try = time.monotonic()
+        first = self._backlog is None
+        backlog = self._ensure_backlog()
+        if first:
+            warnings.warn(f"cogit-tracker: tracking store {self.shown} does not answer "
+                          f"({why}); keeping its ops in {backlog.where} and retrying every "
+                          f"{self.retry_s:g}s", stacklevel=2)
+        backlog.add(ops)
+
+    def _retry(self) -> bool:
+        """Once every `retry_s`: if the store answers, replay the backlog; True if all of it
+        went through."""
         if time.monotonic() - self._last_try < self.retry_s:
             return False
         self._last_try = time.monotonic()
-        try:
-            self._spool.replay(self._applier)
-        except Exception:
+        if store_uri.answers(self.tracking_uri):
             return False
-        self._spool = None
-        warnings.warn(f"cogit-tracker: tracking store {self.tracking_uri} is back; spool replayed")
+        try:
+            count = self._backlog.replay(self._applier, self.quarantine)
+        except Exception:  # noqa: BLE001 - still away: try again later
+            return False
+        with self._lock:
+            self._backlog = None
+        self._checked = True
+        warnings.warn(f"cogit-tracker: tracking store {self.shown} is back; {count} waiting "
+                      "ops replayed", stacklevel=2)
         return True
 
 
@@ -211,7 +284,8 @@ def get(tracking_uri: str) -> Writer:
 
 
 @atexit.register
-def _close_all() -> None:
+def close_all() -> None:
+    """Flush every writer (at exit, and before a budget ends the process)."""
     timeout = settings.EXIT_FLUSH.get()
     for w in list(_writers.values()):
         w.close(timeout)

@@ -1,0 +1,136 @@
+"""What a campaign and a phase share: a uid, the writer, the live record, logging, the end.
+
+Every value is checked where the experiment logs it (`store/values.py`): a key or a value the
+store would refuse is dropped alone with one warning, never sent in a batch it would sink.
+Then it is queued for the background writer (`store/writer.py`), so logging never waits on
+the store. A run ends once, whoever ends it: its `with` block, or the budget stop.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .. import schema
+from ..machine import cost
+from ..redaction import redact
+from ..store import values, writer
+from ..store.ops import Op, now_ms
+from . import monitor
+from .ending import BudgetExceeded, classify, install_sigterm
+
+
+@dataclass
+class Run:
+    """One MLflow run in flight, named by its `cogit.uid`."""
+
+    uid: str
+    tracking_uri: str
+    live: monitor.Live | None = field(default=None, init=False)
+    _writer: writer.Writer = field(default=None, init=False, repr=False)
+    _params: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _ended: bool = field(default=False, init=False, repr=False)
+    _end_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._writer = writer.get(self.tracking_uri)
+
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run id (None while the store is unreachable and the run is spooled)."""
+        return self._writer.run_id(self.uid)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Queue metric points; returns at once. They reach the store within `COGIT_FLUSH_S`."""
+        points, at = values.metrics(metrics, step)
+        if points:
+            self._writer.metrics(self.uid, points, at)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Params are write-once in MLflow: a changed value is reported and not logged."""
+        items = values.params(params, self._params)
+        if items:
+            self._writer.submit({"op": "params", "uid": self.uid, "params": items})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        items = values.tags(tags)
+        if items:
+            self._writer.submit({"op": "tags", "uid": self.uid, "tags": items})
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        if values.artifact(path):
+            self._writer.submit({"op": "artifact", "uid": self.uid, "path": str(path),
+                                 "artifact_path": artifact_path})
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="cogit-"))
+        target = folder / Path(artifact_file).name
+        target.write_text(redact(text), encoding="utf-8")
+        parent = str(Path(artifact_file).parent)
+        self.log_artifact(target, None if parent == "." else parent)
+
+    def log_dict(self, obj: Any, artifact_file: str) -> None:
+        self.log_text(json.dumps(obj, indent=2, default=str), artifact_file)
+
+    def log_table(self, data: Mapping[str, list], artifact_file: str) -> None:
+        """Columns of equal length; shown as a table in `mlflow ui` (MLflow's `log_table`)."""
+        columns = {k: [redact(v) if isinstance(v, str) else v for v in col]
+                   for k, col in data.items()}
+        self._writer.submit({"op": "table", "uid": self.uid, "file": artifact_file,
+                             "data": columns})
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        return self._writer.flush(timeout)
+
+    def _start(self, create: Op | None, rate: cost.Rate, gpu_count: int,
+               budget: cost.BudgetGuard | None, offset_s: float = 0.0) -> None:
+        install_sigterm()
+        if create:
+            self._writer.submit(create)
+        self.live = monitor.Live(self.uid, self._writer, rate, gpu_count, budget,
+                                 offset_s=offset_s)
+        monitor.get().add(self.live)
+
+    def _finish(self, exc: BaseException | None, over_budget: bool, note: str = "",
+                flush: bool = True) -> bool:
+        """Record how the run ended, once; False if it had ended already."""
+        with self._end_lock:
+            if self._ended or self.live is None:
+                return False
+            self._ended = True
+        status, failure = classify(exc, over_budget, note)
+        live = self.live
+        monitor.get().remove(live)
+        if failure:
+            self.set_tags(failure)
+        self.log_metrics({
+            schema.DURATION_S: live.duration_s,
+            schema.COST_USD: live.cost_usd,
+            schema.VRAM_PEAK_GB: live.vram_peak / schema.GB,
+            schema.RAM_PEAK_GB: live.ram_peak / schema.GB,
+        })
+        if failure.get(schema.FAILURE) == "cuda_oom":
+            self._log_memory_summary()
+        self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
+        if flush:
+            self._writer.flush()
+        return True
+
+    def end_stopped(self, note: str) -> None:
+        """End the run as stopped by the budget (from the budget stop's own thread; the stop
+        flushes once for all its runs)."""
+        self._finish(BudgetExceeded(note), True, note, flush=False)
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def _log_memory_summary(self) -> None:
+        import sys
+
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            self.log_text(torch.cuda.memory_summary(), "cuda_memory_summary.txt")
