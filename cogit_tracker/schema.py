@@ -130,6 +130,7 @@ FIDELITY = "fidelity"
 GENERATIONS = "generations"
 TOKENS_PER_S = "tokens_per_s"
 SENTIMENT_SHIFT = "sentiment_shift"
+FLUENCY_RATIO = "fluency_ratio"    # steered over unsteered perplexity
 
 # ---------------------------------------------------------------- MLflow's names and limits
 PARENT_RUN = "mlflow.parentRunId"   # mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 #: How a column's raw values read: text | seconds | usd | gb | ratio | fraction | float | int |
-#: pt (percentage points) | status (a run's or a check's state, coloured on a terminal) |
+#: pt (percentage points) | pct (a change in percent) | status (a run's or a check's state, coloured on a terminal) |
 #: when (epoch milliseconds, shown as a UTC date and time)
-KINDS = ("text", "seconds", "usd", "gb", "ratio", "fraction", "float", "int", "pt", "status",
-         "when")
+KINDS = ("text", "seconds", "usd", "gb", "ratio", "fraction", "float", "int", "pt", "pct",
+         "status", "when")
 
 
 @dataclass

@@ -37,6 +37,13 @@ EXPERIMENT = Experiment(
         Param("layer", int, None, "Layer to hook (default: the middle one)."),
         Param("quantum_dim", int, None, "Dimension of the quantum states, >= d_model "
               "(default: 2 x d_model)."),
-        Param("blend", str, "0.25,0.5,0.75,1.0", "Blend ratios in [0, 1], comma-separated."),
+        Param("blend", str, "0.25,0.5,0.75,1.0", "The operator's blend ratios in [0, 1], "
+              "comma-separated."),
+        Param("multipliers", str, "0.5,1,2,4", "The steering vector's multipliers of the "
+              "mean difference, comma-separated (the baseline the operator is judged against)."),
+        Param("operator_rank", int, 0, "Train each operator in the k-dim subspace where "
+              "training targets differ most from their sources (0: the whole space)."),
+        Param("prompts", str, None, "Phase 3 prompts: one a line (steered both ways), or a "
+              "JSON list of strings or {\"text\", \"polarity\": positive|negative|neutral}."),
     ),
 )

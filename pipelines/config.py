@@ -21,7 +21,11 @@ class Config:
     encode_prompts: int = 200         # prompt pairs for the operators' training states
     eval_prompts: int = 12            # held-out prompts per polarity for phase 3
     max_new_tokens: int = 10
+    prompts: list | None = None       # the user's phase 3 prompts (prompts.EvalPrompt)
+    prompts_file: str | None = None   # where they came from, recorded with the run
     epochs: int = 80
+    operator_rank: int | None = None  # None: U on the whole space; k: in a k-dim subspace
+    multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # the steering vector's sweep
     lr: float = 0.002
     target_fidelity: float = 0.99
     checkpoint_every: int = 20
@@ -32,17 +36,34 @@ class Config:
     train_uid: str | None = None
 
 
-def parse_blends(text: str) -> tuple[float, ...]:
+def _numbers(text: str, flag: str, ok, accepted: str) -> tuple[float, ...]:
+    """Comma-separated numbers for `flag`, each passing `ok`; one BadInput line otherwise."""
     try:
-        blends = tuple(float(b) for b in text.split(",") if b.strip())
+        values = tuple(float(b) for b in text.split(",") if b.strip())
     except ValueError:
-        raise BadInput(f"--blend {text!r}: expected numbers in [0, 1] separated by commas, "
-                       "e.g. 0.25,0.5,0.75,1.0") from None
-    bad = [b for b in blends if not 0.0 <= b <= 1.0]
-    if not blends or bad:
-        raise BadInput(f"--blend {text!r}: every blend must lie in [0, 1], "
-                       "e.g. 0.25,0.5,0.75,1.0")
-    return blends
+        values = ()
+    if not values or not all(ok(v) for v in values):
+        raise BadInput(f"{flag} {text!r}: expected {accepted} separated by commas")
+    return values
+
+
+def parse_blends(text: str) -> tuple[float, ...]:
+    return _numbers(text, "--blend", lambda b: 0.0 <= b <= 1.0,
+                    "numbers in [0, 1], e.g. 0.25,0.5,0.75,1.0")
+
+
+def parse_multipliers(text: str) -> tuple[float, ...]:
+    return _numbers(text, "--multipliers", lambda m: 0.0 < m <= 100.0,
+                    "numbers in (0, 100], e.g. 0.5,1,2,4")
+
+
+def parse_rank(rank: int | None, quantum_dim: int) -> int | None:
+    """`--operator-rank`: None or 0 for the whole space, else 1..quantum_dim."""
+    if not rank:
+        return None
+    if not 0 < rank <= quantum_dim:
+        raise BadInput(f"--operator-rank {rank}: accepted 0 (the whole space) or 1-{quantum_dim}")
+    return rank
 
 
 def parse_phases(text: str) -> tuple[int, ...]:

@@ -1,7 +1,11 @@
-"""`make demo`: two campaigns of all four phases on `tiny` (fp32, then int8 on the CPU path),
-their comparison, and how to look at them in `mlflow ui`.
+"""`make demo`: campaigns of all four phases on the real SmolLM2-135M (converted offline from
+its GGUF), fp32 then int8 (the CPU path), their comparison (sentiment shift and fluency for
+the operator and the mean-difference vector), and how to look at them in `mlflow ui`.
 
-    python -m pipelines.demo [--tracking-uri URI]
+    python -m pipelines.demo [--tracking-uri URI] [--precisions fp32,int8,bf16]
+
+Costs are at an example rate, said as such: $0.89/h, the RunPod RTX 5090 price of the
+researcher's log, so tables and charts show what the same run would cost there.
 """
 from __future__ import annotations
 
@@ -11,20 +15,39 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from cogit_tracker.errors import BadInput
 from cogit_tracker.runtime import experiments
 
+from . import intervene, smollm2
 from .experiment import run_campaign
+from .models import PRECISIONS
 
+EXAMPLE_USD_PER_HOUR = 0.89  # the log's RunPod RTX 5090 price: an example, not this machine's
+# The demo's recipe, sized for ~2.5 minutes a campaign on 2 CPU cores (decision in
+# decisions/): the operator trains in the 64 directions where training targets differ most
+# from their sources, instead of the whole 1152-dim space (428 s an operator).
+SETTINGS = dict(model=smollm2.NAME, layer=12, operator_rank=64, lr=0.02, epochs=80,
+                eval_prompts=8, max_new_tokens=20, blend="0.25,0.5,0.75,1.0",
+                multipliers="0.5,1,2,4", usd_per_hour=EXAMPLE_USD_PER_HOUR)
 ROWS = (  # (phase, metric, label)
     ("encode", "weight_mb", "weights loaded (MB)"),
     ("train", "fidelity_identity", "fidelity of doing nothing"),
     ("train", "fidelity", "fidelity of the operators"),
     ("intervene", "baseline_compound_positive", "VADER, positive prompts, unsteered"),
     ("intervene", "baseline_compound_negative", "VADER, negative prompts, unsteered"),
-    ("intervene", "sentiment_shift_pos_to_neg", "shift pos->neg, operator"),
-    ("intervene", "vector_shift_pos_to_neg", "shift pos->neg, steering vector"),
-    ("intervene", "sentiment_shift_neg_to_pos", "shift neg->pos, operator"),
-    ("intervene", "vector_shift_neg_to_pos", "shift neg->pos, steering vector"),
+    ("intervene", "baseline_perplexity", "perplexity, unsteered"),
+    ("intervene", "blend_pos_to_neg", "operator pos->neg: blend"),
+    ("intervene", "sentiment_shift_pos_to_neg", "  shift"),
+    ("intervene", "fluency_ratio_pos_to_neg", "  fluency ratio"),
+    ("intervene", "blend_neg_to_pos", "operator neg->pos: blend"),
+    ("intervene", "sentiment_shift_neg_to_pos", "  shift"),
+    ("intervene", "fluency_ratio_neg_to_pos", "  fluency ratio"),
+    ("intervene", "multiplier_pos_to_neg", "vector pos->neg: multiplier"),
+    ("intervene", "vector_shift_pos_to_neg", "  shift"),
+    ("intervene", "vector_fluency_ratio_pos_to_neg", "  fluency ratio"),
+    ("intervene", "multiplier_neg_to_pos", "vector neg->pos: multiplier"),
+    ("intervene", "vector_shift_neg_to_pos", "  shift"),
+    ("intervene", "vector_fluency_ratio_neg_to_pos", "  fluency ratio"),
     ("intervene", "tokens_per_s", "generation tokens/s"),
     ("reverse", "round_trip_fidelity", "round-trip fidelity"),
     ("reverse", "unitarity_error_pos_to_neg", "||U^H U - I||"),
@@ -32,7 +55,9 @@ ROWS = (  # (phase, metric, label)
 
 
 def comparison(summaries: list[dict], seconds: list[float]) -> Table:
-    table = Table(title="cogit-qmech on tiny: fp32 vs int8 (shifts at the largest blend)")
+    table = Table(title=f"cogit-qmech on {smollm2.NAME}, held-out prompts, greedy: each "
+                        f"method at its strongest setting with fluency ratio <= "
+                        f"{intervene.FLUENCY_LIMIT}")
     table.add_column("")
     for s in summaries:
         table.add_column(f"{s['campaign']} ({s['precision']})", justify="right")
@@ -46,29 +71,46 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def parse_precisions(text: str) -> list[str]:
+    chosen = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in chosen if p not in PRECISIONS]
+    if not chosen or bad:
+        raise BadInput(f"--precisions {text!r}: accepted a comma-separated list of "
+                       f"{', '.join(PRECISIONS)}")
+    return chosen
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tracking-uri", default=None)
+    ap.add_argument("--precisions", default="fp32,int8",
+                    help="campaigns to run and compare, e.g. fp32,int8,bf16")
     args = ap.parse_args()
+    try:
+        precisions = parse_precisions(args.precisions)
+    except BadInput as exc:
+        ap.exit(2, f"error: {exc}\n")
     stamp = time.strftime("%H%M%S")
     summaries, seconds = [], []
-    for precision in ("fp32", "int8"):
+    for precision in precisions:
         start = time.perf_counter()
-        summaries.append(run_campaign(model="tiny", precision=precision,
-                                      campaign=f"demo-{precision}-{stamp}",
-                                      tracking_uri=args.tracking_uri))
+        summaries.append(run_campaign(precision=precision, campaign=f"demo-{precision}-{stamp}",
+                                      tracking_uri=args.tracking_uri, **SETTINGS))
         seconds.append(time.perf_counter() - start)
     labels = [s["campaign"] for s in summaries]
     experiments.log_charts(labels, args.tracking_uri)
     console = Console()
     console.print(comparison(summaries, seconds))
     console.print(
+        f"Costs are at an example rate of ${EXAMPLE_USD_PER_HOUR}/h (the log's RTX 5090 "
+        "price), not this machine's.\n"
         "See the runs, their metrics, charts and the generations tables with:\n"
         "    .venv/bin/mlflow ui    (in this folder; then open http://127.0.0.1:5000, "
         "experiment cogit-qmech)\n"
         "Compare and project them with:\n"
-        f"    .venv/bin/cogit-log compare {labels[0]} {labels[1]}\n"
-        f"    .venv/bin/cogit-log report --campaign {labels[0]} --campaign {labels[1]}\n"
+        f"    .venv/bin/cogit-log compare {labels[0]} {labels[-1]}\n"
+        f"    .venv/bin/cogit-log report {' '.join(f'--campaign {l}' for l in labels)}\n"
         f"    .venv/bin/cogit-log project {labels[0]} --to h100-sxm")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from . import artifacts, corpus, models, quantum, steering
+from . import artifacts, models, prompts, quantum, steering
 from .config import Config
 
 ARTIFACT = "encoding.pt"
@@ -14,9 +14,9 @@ ARTIFACT = "encoding.pt"
 def run(cfg: Config, ph) -> dict:
     loaded = models.load_cached(cfg.model, cfg.precision, cfg.device)
     models.record(ph, loaded, cfg.precision)
-    pairs = corpus.prompt_pairs(corpus.load_lexicon(), cfg.encode_prompts, cfg.seed, held_out=False)
+    pairs = prompts.training_pairs(loaded.tokenizer, cfg.encode_prompts, cfg.seed)
     pos, neg = steering.collect_pairs(loaded.bridge, cfg.layer, pairs, cfg.device)
-    encoder = quantum.make_encoder(torch.cat([pos, neg]).mean(0), cfg.quantum_dim, cfg.seed)
+    encoder = quantum.fit_encoder(torch.cat([pos, neg]), cfg.quantum_dim, cfg.seed)
     pos_states, _ = encoder.encode(pos)
     neg_states, _ = encoder.encode(neg)
     ph.log_params({"layer": cfg.layer, "quantum_dim": cfg.quantum_dim, "prompt_pairs": len(pairs),

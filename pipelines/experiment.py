@@ -21,7 +21,9 @@ import cogit_tracker as ct
 from cogit_tracker.errors import BadInput
 
 from . import encode, intervene, models, reverse, train
-from .config import PHASES, Config, check_shape, parse_blends, parse_phases
+from .config import (PHASES, Config, check_shape, parse_blends, parse_multipliers, parse_phases,
+                     parse_rank)
+from .prompts import read_prompts_file
 
 EXPERIMENT = "cogit-qmech"
 MODULES = {"encode": encode, "train": train, "intervene": intervene, "reverse": reverse}
@@ -85,7 +87,9 @@ def _resumed_settings(label: str, model: str | None, precision: str | None,
 def run_campaign(model: str | None = None, precision: str | None = None,
                  campaign: str | None = None,
                  phases: str = "1-4", layer: int | None = None, quantum_dim: int | None = None,
-                 blend: str = "0.25,0.5,0.75,1.0", usd_per_hour: float | None = None,
+                 blend: str = "0.25,0.5,0.75,1.0", multipliers: str = "0.5,1,2,4",
+                 operator_rank: int | None = None, prompts: str | None = None,
+                 usd_per_hour: float | None = None,
                  budget_usd: float | None = None, resume: str | None = None,
                  tracking_uri: str | None = None, wait: bool = False, device: str | None = None,
                  **overrides: Any) -> dict:
@@ -99,7 +103,9 @@ def run_campaign(model: str | None = None, precision: str | None = None,
     models.check_precision(precision, device)
     numbers = parse_phases(phases)
     cfg = Config(model=model, precision=precision, layer=layer, quantum_dim=quantum_dim,
-                 blends=parse_blends(blend), device=device, tracking_uri=tracking_uri,
+                 blends=parse_blends(blend), multipliers=parse_multipliers(multipliers),
+                 device=device, tracking_uri=tracking_uri, prompts_file=prompts,
+                 prompts=read_prompts_file(prompts) if prompts else None,
                  **overrides)
     if resume and campaign and campaign != resume:
         raise BadInput(f"--campaign {campaign!r} and --resume {resume!r} disagree: give one label")
@@ -112,6 +118,7 @@ def run_campaign(model: str | None = None, precision: str | None = None,
                            "a campaign that already ran it")
     source = models.resolve_source(model)
     check_shape(cfg, *_model_shape(source))
+    cfg.operator_rank = parse_rank(operator_rank, cfg.quantum_dim)
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # phases show theirs
     summary: dict[str, Any] = {"campaign": label, "model": model, "precision": precision,

@@ -56,7 +56,7 @@ def collect_pairs(bridge, layer: int, pairs: list[PromptPair], device: str = "cp
         raise ValueError("no prompt pair is aligned token for token under this tokenizer")
     pos_rows, neg_rows = [], []
     with progress("collecting activations", total=len(aligned)) as bar:
-        for group in _groups([pos_ids[i] for i in aligned]):
+        for group in by_length([pos_ids[i] for i in aligned]):
             idx = [aligned[g] for g in group]
             batch = torch.stack([pos_ids[i] for i in idx] + [neg_ids[i] for i in idx])
             _, cache = bridge.run_with_cache(batch.to(device), names_filter=name)
@@ -69,25 +69,56 @@ def collect_pairs(bridge, layer: int, pairs: list[PromptPair], device: str = "cp
     return torch.cat(pos_rows), torch.cat(neg_rows)
 
 
-def operator_hook(encoder: quantum.Encoder, u: torch.Tensor, blend: float, device: str) -> Hook:
-    """Encode, apply U, decode, blend: the batch's every position in one complex matmul on
-    the operator's device, then back to the model's device and dtype."""
+Strength = "float | torch.Tensor"  # one value, or one per batch row
+
+
+def _per_row(strength, acts: torch.Tensor):
+    """A blend or multiplier shaped to broadcast over (rows, positions, d_model): phase 3
+    puts every condition of a prompt in one batch, since a generation step costs about the
+    same for 1 row as for 100 on the CPU."""
+    if isinstance(strength, torch.Tensor):
+        return strength.to(device=acts.device, dtype=torch.float32).view(-1, 1, 1)
+    return strength
+
+
+def operator_hook(encoder: quantum.Encoder, u: torch.Tensor, blend: Strength, device: str) -> Hook:
+    """Encode, apply U, decode, blend (per row if `blend` is a tensor): the batch's every
+    position in one complex matmul on the operator's device, then back to the model's device
+    and dtype. Activations beyond the encoder's `max_norm` are left as they are."""
 
     def fn(acts: torch.Tensor, hook=None) -> torch.Tensor:
         flat = acts.reshape(-1, acts.shape[-1]).to(device=device, dtype=torch.float32)
         psi, norm = encoder.encode(flat)
-        steered = encoder.decode(quantum.apply(u, psi), norm)
-        mixed = (1 - blend) * flat + blend * steered
-        return mixed.reshape(acts.shape).to(device=acts.device, dtype=acts.dtype)
+        steered = encoder.decode(quantum.apply(u, psi), norm).to(acts.device).view(acts.shape)
+        orig = acts.float()
+        weight = _per_row(blend, acts) * encoder.in_range(orig)
+        mixed = orig + weight * (steered - orig)
+        return mixed.to(dtype=acts.dtype)
 
     return fn
 
 
-def vector_hook(vector: torch.Tensor, blend: float) -> Hook:
-    """The classic baseline: add blend x (mean target activation - mean source activation)."""
+def vector_hook(vector: torch.Tensor, multiplier: Strength) -> Hook:
+    """The classic baseline: add multiplier x (mean target activation - mean source
+    activation), per row if `multiplier` is a tensor."""
 
     def fn(acts: torch.Tensor, hook=None) -> torch.Tensor:
-        return acts + blend * vector.to(device=acts.device, dtype=acts.dtype)
+        shift = _per_row(multiplier, acts) * vector.to(device=acts.device, dtype=torch.float32)
+        return (acts.float() + shift).to(dtype=acts.dtype)
+
+    return fn
+
+
+def combined(*hooks: Hook) -> Hook:
+    """Several hooks at one site: each one's change to the activation, added up. With
+    per-row strengths that are zero where a hook does not apply, one batch holds the
+    baseline, operator and vector rows together."""
+
+    def fn(acts: torch.Tensor, hook=None) -> torch.Tensor:
+        out = acts.float()
+        for h in hooks:
+            out = out + (h(acts, hook).float() - acts.float())
+        return out.to(dtype=acts.dtype)
 
     return fn
 
@@ -106,17 +137,25 @@ def compound(text: str) -> float:
 @dataclass
 class Generation:
     prompt: str
-    polarity: str    # of the prompt: positive | negative
+    polarity: str    # of the prompt: positive | negative | neutral
     direction: str   # baseline | pos->neg | neg->pos
     method: str      # none | operator | vector
-    blend: float
+    blend: float     # the operator's blend, or the vector's multiplier
     text: str        # the continuation only: what the steering changed
     compound: float
+    fluency: float   # perplexity of the continuation under the unsteered model
     tokens: int
     latency_s: float
 
 
-def _groups(ids: list[torch.Tensor]) -> Iterable[list[int]]:
+@dataclass
+class Continuation:
+    text: str
+    ids: list[int]   # generated token ids, up to and including an end-of-sequence token
+    latency_s: float
+
+
+def by_length(ids: list[torch.Tensor]) -> Iterable[list[int]]:
     """Indices of equal-length token sequences, so batches need no padding."""
     by_len: dict[int, list[int]] = {}
     for i, t in enumerate(ids):
@@ -125,14 +164,14 @@ def _groups(ids: list[torch.Tensor]) -> Iterable[list[int]]:
 
 
 def generate(bridge, prompts: list[str], hook: Hook | None, layer: int, max_new_tokens: int,
-             device: str = "cpu", bar=None, stop_at_eos: bool = True
-             ) -> list[tuple[str, int, float]]:
-    """(continuation, new tokens, latency) per prompt; greedy, so runs are reproducible."""
+             device: str = "cpu", bar=None, stop_at_eos: bool = True) -> list[Continuation]:
+    """Greedy continuations, so runs are reproducible. Prompts of one token length share a
+    batch; a per-row hook must therefore get prompts of one length (phase 3 groups them)."""
     tok = bridge.tokenizer
     ids = tokenize(bridge, prompts)
-    out: list[tuple[str, int, float] | None] = [None] * len(prompts)
+    out: list[Continuation | None] = [None] * len(prompts)
     hooks = [(hook_name(layer), hook)] if hook else []
-    for group in _groups(ids):
+    for group in by_length(ids):
         batch = torch.stack([ids[i] for i in group]).to(device)
         start = time.perf_counter()
         with bridge.hooks(fwd_hooks=hooks):
@@ -142,19 +181,37 @@ def generate(bridge, prompts: list[str], hook: Hook | None, layer: int, max_new_
         took = (time.perf_counter() - start) / len(group)
         for row, i in zip(seqs[:, batch.shape[1]:].tolist(), group):
             if stop_at_eos and tok.eos_token_id in row:
-                row = row[:row.index(tok.eos_token_id)]
-            out[i] = (tok.decode(row, skip_special_tokens=True), len(row), took)
+                row = row[:row.index(tok.eos_token_id) + 1]
+            out[i] = Continuation(tok.decode(row, skip_special_tokens=True), row, took)
         if bar:
             bar.advance(len(group))
     return out  # type: ignore[return-value]
 
 
-def run_generations(bridge, prompts: list[str], polarity: str, direction: str, method: str,
-                    blend: float, hook: Hook | None, layer: int, max_new_tokens: int,
-                    device: str = "cpu", bar=None) -> list[Generation]:
-    return [Generation(p, polarity, direction, method, blend, text, compound(text), n, lat)
-            for p, (text, n, lat) in zip(prompts, generate(bridge, prompts, hook, layer,
-                                                            max_new_tokens, device, bar))]
+@torch.no_grad()
+def perplexity(bridge, prompts: list[str], continuations: list[list[int]], device: str = "cpu",
+               batch: int = 32) -> list[float]:
+    """Fluency: exp(mean negative log-likelihood) of each continuation's tokens given its
+    prompt, under the model with no hook. Broken text scores high; the model's own greedy
+    text scores low. Sequences are right-padded: a causal model's real positions never
+    attend to the padding after them, and padded positions are left out of the mean."""
+    pad = bridge.tokenizer.eos_token_id
+    seqs = [torch.cat([p, torch.tensor(c, dtype=torch.long)])
+            for p, c in zip(tokenize(bridge, prompts), continuations)]
+    starts = [len(s) - len(c) for s, c in zip(seqs, continuations)]
+    out = []
+    for lo in range(0, len(seqs), batch):
+        chunk, first = seqs[lo:lo + batch], starts[lo:lo + batch]
+        width = max(len(s) for s in chunk)
+        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+        for r, s in enumerate(chunk):
+            ids[r, :len(s)] = s
+        logp = bridge(ids.to(device)).float().log_softmax(-1).cpu()
+        for r, s in enumerate(chunk):
+            pos = torch.arange(first[r] - 1, len(s) - 1)
+            nll = -logp[r, pos, s[first[r]:]].mean()
+            out.append(float(nll.exp()))
+    return out
 
 
 def mean_compound(gens: list[Generation]) -> float:

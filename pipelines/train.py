@@ -38,6 +38,22 @@ def _resume_point(cfg: Config, ph) -> dict:
         return {}
 
 
+PARAMETRISATION = {True: "U = exp(A - A^H)",
+                   False: "U = I + V (exp(A - A^H) - I) V^H, V: top singular vectors of "
+                          "target - source"}
+
+
+def _operator(cfg: Config, source, target, results: dict, direction: str
+              ) -> quantum.UnitaryOperator:
+    """The full operator, or one confined to the `operator_rank` directions where training
+    targets differ from their sources (the share of that difference they hold is logged)."""
+    if cfg.operator_rank is None:
+        return quantum.UnitaryOperator(cfg.quantum_dim)
+    basis, energy = quantum.sentiment_basis(source, target, cfg.operator_rank)
+    results[f"subspace_energy_{direction}"] = energy
+    return quantum.UnitaryOperator(cfg.quantum_dim, basis)
+
+
 def run(cfg: Config, ph) -> dict:
     pairs = states(cfg)
     done = _resume_point(cfg, ph)
@@ -48,12 +64,13 @@ def run(cfg: Config, ph) -> dict:
     else:
         ph.log_params({"epochs_max": cfg.epochs, "lr": cfg.lr,
                        "target_fidelity": cfg.target_fidelity,
-                       "parametrisation": "U = exp(A - A^H)"})
+                       "parametrisation": PARAMETRISATION[cfg.operator_rank is None],
+                       "operator_rank": cfg.operator_rank or cfg.quantum_dim})
     results: dict[str, float] = {}
     manifest = {}
     curves: dict[str, list[float]] = {d: [] for d in pairs}
     for direction, (source, target) in pairs.items():
-        op = quantum.UnitaryOperator(cfg.quantum_dim)
+        op = _operator(cfg, source, target, results, direction)
         saved = done.get(direction, {})
         if saved:
             op.load_state_dict(saved["op"])

@@ -43,6 +43,7 @@ def fmt_value(value, kind: str) -> str:
         "ratio": lambda v: f"{v:.2f}x",
         "fraction": lambda v: f"{v:.3f}",
         "pt": lambda v: f"{v:+.1f}" if round(v, 1) else "+0.0",  # never "-0.0"
+        "pct": lambda v: f"{v:+.1f}%" if round(v, 1) else "+0.0%",
         "float": lambda v: f"{v:,.1f}",
         "int": lambda v: f"{v:,.0f}",
         "when": lambda v: datetime.fromtimestamp(v / 1000, tz=timezone.utc)

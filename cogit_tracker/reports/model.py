@@ -26,7 +26,7 @@ METRIC_FIELDS = {
     "duration_s": s.DURATION_S, "cost_usd": s.COST_USD, "vram_peak_gb": s.VRAM_PEAK_GB,
     "ram_peak_gb": s.RAM_PEAK_GB, "fidelity": s.FIDELITY,
     "generations": s.GENERATIONS, "tokens_per_s": s.TOKENS_PER_S,
-    "sentiment_shift": s.SENTIMENT_SHIFT,
+    "sentiment_shift": s.SENTIMENT_SHIFT, "fluency_ratio": s.FLUENCY_RATIO,
 }
 
 
@@ -42,6 +42,7 @@ class Figures:
     generations: float | None = None
     tokens_per_s: float | None = None
     sentiment_shift: float | None = None
+    fluency_ratio: float | None = None
 
 
 @dataclass
@@ -82,7 +83,8 @@ class Campaign:
         return next((p.attrs[tag] for p in self.phases if tag in p.attrs), None)
 
     def totals(self) -> Figures:
-        """Sums of what was measured; peaks are maxima; fidelity is the last phase's."""
+        """Sums of what was measured; peaks are maxima; fidelity, sentiment shift and fluency
+        are the last phase's that measured them."""
         figs = [p.figures for p in self.phases]
 
         def total(name):
@@ -93,10 +95,15 @@ class Campaign:
             values = [getattr(f, name) for f in figs if getattr(f, name) is not None]
             return max(values) if values else None
 
-        fidelity = next((f.fidelity for f in reversed(figs) if f.fidelity is not None), None)
+        def last(name):
+            return next((getattr(f, name) for f in reversed(figs)
+                         if getattr(f, name) is not None), None)
+
         return Figures(duration_s=total("duration_s"), cost_usd=total("cost_usd"),
                        vram_peak_gb=peak("vram_peak_gb"), ram_peak_gb=peak("ram_peak_gb"),
-                       fidelity=fidelity, generations=total("generations"))
+                       fidelity=last("fidelity"), generations=total("generations"),
+                       sentiment_shift=last("sentiment_shift"),
+                       fluency_ratio=last("fluency_ratio"))
 
 
 # ---------------------------------------------------------------- loading
@@ -191,11 +198,17 @@ def aggregate(figures: list[Figures]) -> Figures:
     peaks = [f.vram_peak_gb for f in figures if f.vram_peak_gb is not None]
     return Figures(duration_s=med("duration_s"), cost_usd=med("cost_usd"),
                    vram_peak_gb=max(peaks) if peaks else None, fidelity=med("fidelity"),
-                   generations=med("generations"), tokens_per_s=med("tokens_per_s"))
+                   generations=med("generations"), tokens_per_s=med("tokens_per_s"),
+                   sentiment_shift=med("sentiment_shift"), fluency_ratio=med("fluency_ratio"))
 
 
 def ratio(value: float | None, ref: float | None) -> float | None:
     return value / ref if value is not None and ref else None
+
+
+def percent(value: float | None, ref: float | None) -> float | None:
+    """Change from `ref` to `value` in percent of |ref|: the log's "<2% degradation"."""
+    return (value - ref) / abs(ref) * 100 if value is not None and ref else None
 
 
 def points(value: float | None, ref: float | None) -> float | None:
