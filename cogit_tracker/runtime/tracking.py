@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from .. import schema
 from ..errors import BadInput
@@ -31,6 +32,7 @@ from ..store import uri as store_uri
 from ..store.ops import now_ms
 from . import monitor
 from .ending import BudgetExceeded, classify, install_sigterm, quiet
+from .progress import Progress
 
 #: MLflow's own default experiment, where a fluent `mlflow.start_run()` goes when nothing else
 #: is set: a campaign that names no experiment goes there too (or to MLFLOW_EXPERIMENT_NAME).
@@ -109,12 +111,7 @@ class _Run:
         monitor.get().remove(live)
         if failure:
             self.set_tags(failure)
-        self.log_metrics({
-            schema.DURATION_S: live.duration_s,
-            schema.COST_USD: live.cost_usd,
-            schema.VRAM_PEAK_GB: live.vram_peak / schema.GB,
-            schema.RAM_PEAK_GB: live.ram_peak / schema.GB,
-        })
+        self.log_metrics({schema.DURATION_S: live.duration_s, **live.figures(final=True)})
         if failure.get(schema.FAILURE) == "cuda_oom":
             self._log_memory_summary()
         self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
@@ -161,6 +158,18 @@ class Phase(_Run):
 
     def _budget_live(self) -> monitor.Live | None:
         return self.campaign.live if self.campaign is not None else self.live
+
+    def progress(self, done: float, total: float) -> None:
+        """How far the phase has got (e.g. 12 of 45 generations); returns at once. The monitor
+        turns it into the live metrics `progress`, `eta_s` and `projected_cost_usd` with each
+        heartbeat. A report that cannot be true (done > total, a negative count) warns once
+        and is ignored: the phase goes on."""
+        live = self.live
+        if live is None:
+            return
+        if live.progress is None:
+            live.progress = Progress(self.name)
+        live.progress.report(done, total, time.monotonic())
 
 
 @dataclass
@@ -228,10 +237,12 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
              precision: str = "fp32", provider: str | None = None,
              usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
              tracking_uri: str | None = None, resume: bool = False,
-             tags: Mapping[str, Any] | None = None) -> Campaign:
+             tags: Mapping[str, Any] | None = None,
+             phases: Sequence[str] | None = None) -> Campaign:
     """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
     exists; `resume=True` reopens the campaign with this label (in `experiment`, or in any
-    experiment when none is named) instead of making a new one."""
+    experiment when none is named) instead of making a new one. `phases` names the phases it
+    means to run, so that while it runs the work not yet started is known (`advise`)."""
     if not label or not label.strip():
         raise BadInput("campaign label is empty: give a name such as 'run-002'")
     precision = schema.check_precision(precision)
@@ -250,6 +261,8 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
     tags_[schema.RUN_NAME] = label
     if profile.gpu_count == 0:
         tags_.update(host_speed())
+    if phases:
+        tags_[schema.PHASES_PLANNED] = ",".join(phases)
     tags_.update({k: str(v) for k, v in (tags or {}).items()})
     camp._start({"op": "create", "uid": camp.uid, "experiment": experiment, "name": label,
                  "parent": None, "start": now_ms(), "tags": tags_}, rate, gpu_count, guard)
