@@ -4,7 +4,7 @@ read as one line (`group.py`).
 """
 from __future__ import annotations
 
-from . import decision, machine, plan, reports, run, runs, stores  # noqa: F401 - they register
+from . import advise, decision, machine, plan, reports, run, runs, stores  # noqa: F401 - they register
 from .group import cli
 
 

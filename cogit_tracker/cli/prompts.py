@@ -16,6 +16,14 @@ def from_editor() -> Decision:
     return from_text(edited, "(editor)")
 
 
+def edit_draft(draft: Decision) -> Decision:
+    """A drafted record (`--from-advice`) in `$EDITOR`; saved as is if left unchanged."""
+    from ..decisions.markdown import render
+
+    edited = click.edit(render(draft), extension=".md", require_save=False)
+    return from_text(edited if edited is not None else render(draft), "(editor)")
+
+
 def interactive() -> Decision:
     """Ask for each section in turn; empty answers leave a section out."""
     date, time = now_utc()

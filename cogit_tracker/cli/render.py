@@ -55,6 +55,14 @@ def check_output(path: str | None) -> None:
                        f"writable folder")
 
 
+def check_alone(flag: str, others: dict[str, object]) -> None:
+    """A mode flag that takes none of the other options: naming one is bad input."""
+    given = [name for name, value in others.items() if value]
+    if given:
+        raise BadInput(f"{flag} takes no {given[0]}; accepted with it: --format, --output, "
+                       f"--json, --tracking-uri")
+
+
 def emit(table: Table, fmt: str = "table", output: str | None = None) -> None:
     """Print the rendered table, or write it to `output` and say so on stderr."""
     text = render(table, fmt, width=max(shutil.get_terminal_size((160, 40)).columns, 100))

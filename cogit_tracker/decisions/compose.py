@@ -73,6 +73,21 @@ def from_options(title: str | None, context: str, problem: str, options: list[st
     return d
 
 
+def check_modes(from_advice: str | None, given: dict[str, object]) -> None:
+    """`--from-advice` drafts the whole record, so it takes no section of it by hand; and
+    `--choose` and `--setup-min` mean nothing without it."""
+    if from_advice:
+        clash = [flag for flag, value in given.items()
+                 if value and flag not in ("--choose", "--setup-min")]
+        if clash:
+            raise BadInput(f"{clash[0]}: --from-advice drafts the whole record; accepted with "
+                           f"it: --choose, --setup-min, --link, --no-input")
+        return
+    for flag in ("--choose", "--setup-min"):
+        if given.get(flag):
+            raise BadInput(f"{flag}: only goes with --from-advice CAMPAIGN")
+
+
 def from_file(path: str | Path) -> Decision:
     parsed = parse_file(path)
     return _one(parsed.decisions, str(path))
