@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..decisions.compose import criterion_arg, editor_template, from_text, now_utc
+from ..decisions.compose import criterion_arg, editable, editor_template, from_text, now_utc
 from ..decisions.model import Decision, Option, default_status, validate
 from ..errors import BadInput
 
@@ -17,11 +17,10 @@ def from_editor() -> Decision:
 
 
 def edit_draft(draft: Decision) -> Decision:
-    """A drafted record (`--from-advice`) in `$EDITOR`; saved as is if left unchanged."""
-    from ..decisions.markdown import render
-
-    edited = click.edit(render(draft), extension=".md", require_save=False)
-    return from_text(edited if edited is not None else render(draft), "(editor)")
+    """A drafted record (`--from-advice`) in `$EDITOR`; kept as drafted if left unchanged."""
+    text = editable(draft)
+    edited = click.edit(text, extension=".md", require_save=False)
+    return from_text(edited if edited is not None else text, "(editor)")
 
 
 def interactive() -> Decision:

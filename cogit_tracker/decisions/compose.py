@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import BadInput
 from ..schema import LINK_ROLES
-from .markdown import parse, parse_file, template
+from .markdown import parse, parse_file, render, template
 from .model import Criterion, Decision, Option, default_status, validate
 from .verify import parse_criterion
 
@@ -93,10 +93,20 @@ def from_file(path: str | Path) -> Decision:
     return _one(parsed.decisions, str(path))
 
 
+def _unnumbered(text: str) -> str:
+    """The heading of a record without a number as the parser reads it back."""
+    return text.replace("## Decision #new:", "## Decision:", 1)
+
+
+def editable(d: Decision) -> str:
+    """A record not yet numbered, as markdown to edit and read back (`## Decision: Title`)."""
+    return _unnumbered(render(d))
+
+
 def editor_template() -> str:
     """The template a user fills in `$EDITOR`, dated now."""
     date, time = now_utc()
-    text = template().replace("## Decision #new:", "## Decision:", 1)
+    text = _unnumbered(template())
     return text.replace("**Context:**", f"**Date:** {date}\n**Time:** {time}\n**Context:**", 1)
 
 

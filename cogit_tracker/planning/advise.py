@@ -55,9 +55,14 @@ def advise(uri: str, campaign: str, gpus: list[str] = (), precisions: list[str] 
     setup_s = opts.check_setup(setup_min)
     for p in precisions:
         s.check_precision(p)
-    client = client or MlflowClient(tracking_uri=uri)
-    sit = situation(uri, campaign, client)
-    params = logged_params(sit.campaign, client)
+    clients = [client]
+
+    def lazy():  # a client would create a missing sqlite store: made after the first read
+        clients[0] = clients[0] or MlflowClient(tracking_uri=uri)
+        return clients[0]
+
+    sit = situation(uri, campaign, lazy)
+    params = logged_params(sit.campaign, lazy())
     found = [opts.option(sit, g, p, setup_s, params)
              for g, p in opts.targets(sit, list(gpus), list(precisions))]
     _label(found)

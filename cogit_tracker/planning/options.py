@@ -166,7 +166,8 @@ def _cost(opt: Option, sit: Situation, rate: float | None) -> None:
 
 def _title(kind: str, gpu: str | None, precision: str, sit: Situation) -> str:
     if kind == "precision" and gpu is None:
-        return f"switch to {precision} here ({sit.gpu})"
+        where = "no GPU" if sit.gpu == s.NO_GPU else sit.gpu
+        return f"switch to {precision} here ({where})"
     if kind == "precision" or not sit.running:
         return f"run on {gpu} at {precision}"
     return f"move the remaining phases to {gpu} ({precision})"

@@ -58,8 +58,10 @@ class Situation:
 
 
 def situation(uri: str, label: str, client) -> Situation:
-    """The campaign `label` (label, run id or uid) with every phase's state and estimate."""
+    """The campaign `label` (label, run id or uid) with every phase's state and estimate.
+    `client()` gives an MlflowClient; it is made only once the store is known to exist."""
     campaigns = load(uri)
+    client = client()
     found = select(campaigns, [label])
     if len(found) > 1:
         raise BadInput(f"campaign {label!r} names {len(found)} runs; accepted: one run id "

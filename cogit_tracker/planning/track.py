@@ -199,7 +199,9 @@ def accuracy(uri: str, client=None) -> Table:
     against, predicted beside measured, with the error in percent."""
     from mlflow.tracking import MlflowClient
 
-    client = client or MlflowClient(tracking_uri=uri)
+    from ..store.uri import require_existing
+
+    client = client or MlflowClient(tracking_uri=require_existing(uri))
     preds = predictions(client)
     campaigns = _campaigns(uri) if preds else []
     pairs = [pair for pair in (match(p, campaigns) for p in preds) if pair is not None]

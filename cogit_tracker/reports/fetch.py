@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 from .. import schema as s
 from ..errors import BadInput
 from ..store import query
-from ..store.uri import SQLITE_PREFIX, scheme
+from ..store.uri import require_existing, scheme
 
 # Tags a report reads. Anything else on the run (params, system metrics...) is never fetched.
 TAGS = (
@@ -88,11 +87,7 @@ def fetch(uri: str, experiments: Iterable[str] | None = None, history: bool = Fa
 def _engine(uri: str):
     import sqlalchemy
 
-    if uri.startswith(SQLITE_PREFIX):
-        path = Path(uri[len(SQLITE_PREFIX):])
-        if not path.is_file():  # sqlalchemy would silently create an empty database
-            raise BadInput(f"tracking store {uri!r} does not exist; accepted: an existing store")
-    return sqlalchemy.create_engine(uri)
+    return sqlalchemy.create_engine(require_existing(uri))  # sqlalchemy would create one
 
 
 def _sql_list(names: Iterable[str]) -> str:

@@ -86,7 +86,7 @@ def watch(tracking_uri: str | None = None, campaign: str | None = None,
         raise BadInput(f"--interval {interval_s:g}: give a positive number of seconds")
     if stale_after_s <= 0:
         raise BadInput(f"--stale-after {stale_after_s:g}: give a positive number of seconds")
-    client = store_uri.client(tracking_uri)
+    client = store_uri.client(store_uri.require_existing(store_uri.tracking_uri(tracking_uri)))
     seen: dict[str, Watched] = {}
     while True:
         rows = snapshot(client, campaign, seen, stale_after_s)

@@ -46,6 +46,14 @@ def _check_writable(db: Path, uri: str) -> None:
         raise BadInput(f"tracking store {uri!r}: {str(target)!r} is not writable")
 
 
+def require_existing(uri: str) -> str:
+    """`uri`, if it is not a sqlite file that is missing: reading commands must not leave a
+    new empty store behind (opening one with MLflow creates it)."""
+    if uri.startswith(SQLITE_PREFIX) and not Path(uri[len(SQLITE_PREFIX):]).is_file():
+        raise BadInput(f"tracking store {uri!r} does not exist; accepted: an existing store")
+    return uri
+
+
 def client(explicit: str | None = None):
     """An `MlflowClient` on the resolved store."""
     from mlflow.tracking import MlflowClient
