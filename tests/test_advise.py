@@ -13,6 +13,7 @@ from cogit_tracker import schema as s
 from cogit_tracker.cli import cli
 from cogit_tracker.machine import catalog
 from support import synthetic as sy
+from support.cli_checks import one_line_error
 
 FOUR = "encode,train,intervene,reverse"
 
@@ -22,14 +23,6 @@ def advise(*args: str) -> dict:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     return {o["key"]: o for o in doc["options"]} | {"_doc": doc}
-
-
-def one_line_error(args, *words):
-    res = CliRunner().invoke(cli, args)
-    assert res.exit_code == 2, res.output
-    lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), res.output
-    assert all(w in lines[0] for w in words), lines[0]
 
 
 @pytest.fixture

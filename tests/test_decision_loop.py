@@ -27,15 +27,10 @@ from cogit_tracker.cli import cli
 from cogit_tracker.decisions.verify import parse_criterion
 from conftest import REPO
 from support.qmech_worker import SMALL
+from support.cli_checks import invoke_json as invoke
 
 pytestmark = pytest.mark.slow
 WORKER = Path(__file__).parent / "support" / "qmech_worker.py"
-
-
-def invoke(*args: str, code: int = 0) -> dict:
-    res = CliRunner().invoke(cli, [*args, "--json"])
-    assert res.exit_code == code, res.output
-    return json.loads(res.output)
 
 
 def phases_of(store: str, label: str) -> dict:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from cogit_tracker.cli import cli
 from conftest import REFERENCE_LOG
 from support import synthetic as sy
+from support.cli_checks import one_line_error
 
 H100_PHASE_3 = "phase[intervene].duration_s < 900 where gpu.key = h100-sxm"
 needs_log = pytest.mark.skipif(not REFERENCE_LOG.exists(), reason="reference log absent")
@@ -19,14 +20,6 @@ needs_log = pytest.mark.skipif(not REFERENCE_LOG.exists(), reason="reference log
 
 def run(*args: str, env: dict | None = None):
     return CliRunner().invoke(cli, list(args), env=env)
-
-
-def one_line_error(args, *words):
-    res = run(*args)
-    assert res.exit_code == 2, res.output
-    lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), res.output
-    assert all(w in lines[0] for w in words), lines[0]
 
 
 @needs_log

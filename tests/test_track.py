@@ -15,23 +15,10 @@ from cogit_tracker import schema as s
 from cogit_tracker.cli import cli
 from cogit_tracker.planning import memory
 from support import synthetic as sy
+from support.cli_checks import invoke_json as invoke, one_line_error
 
 PLAN = ["plan", "--model", "Qwen/Qwen2.5-7B-Instruct", "--precision", "fp16",
         "--quantum-dim", "9333"]
-
-
-def invoke(*args: str) -> dict:
-    res = CliRunner().invoke(cli, [*args, "--json"])
-    assert res.exit_code == 0, res.output
-    return json.loads(res.output)
-
-
-def one_line_error(args, *words):
-    res = CliRunner().invoke(cli, args)
-    assert res.exit_code == 2, res.output
-    lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), res.output
-    assert all(w in lines[0] for w in words), lines[0]
 
 
 def later_h100_run(client, label: str = "run-h100") -> None:
