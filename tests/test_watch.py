@@ -114,3 +114,10 @@ def test_on_a_terminal_the_table_redraws_in_place(store, tmp_path, gate):
     assert worker.wait(timeout=60) == 0
     assert "Running phases" in screen and "projected" in screen and "FINISHED" in screen
     assert "\x1b[1A" in screen  # the cursor moves up: redrawn in place, not appended
+
+
+def test_bad_values_are_one_line(store):
+    from support.cli_checks import one_line_error
+
+    one_line_error(["runs", "watch", "--interval", "0"], "--interval 0", "positive")
+    one_line_error(["runs", "watch", "--stale-after", "-1"], "--stale-after -1", "positive")

@@ -81,12 +81,17 @@ def watch(tracking_uri: str | None = None, campaign: str | None = None,
           ) -> Iterator[list[Watched]]:
     """Snapshots every `interval_s` until no phase is left to wait for. A campaign between two
     phases counts as running: its next phase is waited for while the campaign run is RUNNING
-    with a live heartbeat."""
+    with a live heartbeat. Bad values fail here, before the first look."""
     if interval_s <= 0:
         raise BadInput(f"--interval {interval_s:g}: give a positive number of seconds")
     if stale_after_s <= 0:
         raise BadInput(f"--stale-after {stale_after_s:g}: give a positive number of seconds")
     client = store_uri.client(store_uri.require_existing(store_uri.tracking_uri(tracking_uri)))
+    return _snapshots(client, campaign, interval_s, stale_after_s)
+
+
+def _snapshots(client, campaign: str | None, interval_s: float,
+               stale_after_s: float) -> Iterator[list[Watched]]:
     seen: dict[str, Watched] = {}
     while True:
         rows = snapshot(client, campaign, seen, stale_after_s)
