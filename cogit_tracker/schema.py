@@ -43,7 +43,7 @@ def check_precision(name: str, what: str = "precision") -> str:
 # ---------------------------------------------------------------- tags every cogit run carries
 UID = "cogit.uid"            # UUID4, stable across stores; links use it, never run_id
 KIND = "cogit.kind"          # campaign | phase | decision
-KINDS = ("campaign", "phase", "decision")
+KINDS = ("campaign", "phase", "decision", "prediction")
 
 CAMPAIGN = "cogit.campaign"
 MODEL = "cogit.model"
@@ -51,6 +51,9 @@ PRECISION = "cogit.precision"
 PROVIDER = "cogit.provider"
 PHASE = "cogit.phase"
 PHASE_INDEX = "cogit.phase.index"
+# on a campaign: the phases it means to run, comma-separated, so the work not yet started is
+# known while it runs (`cogit-log advise`)
+PHASES_PLANNED = "cogit.phases"
 DTYPE_LOADED = "cogit.model.dtype_loaded"
 OPERATOR_DEVICE = "cogit.operator.device"
 
@@ -111,6 +114,18 @@ def decision_tag(number: int) -> str:
     return f"cogit.decision.{number:03d}"
 
 
+# ---------------------------------------------------------------- predictions
+# A plan or projection logged with `--log` is a run of kind `prediction` in this experiment,
+# so `cogit-log report --accuracy` can hold it against the campaign that later ran it.
+PREDICTION_EXPERIMENT = "cogit-predictions"
+PREDICTION_SOURCE = "cogit.prediction.source"       # plan | projection | advice
+PREDICTION_SOURCES = ("plan", "projection", "advice")
+PREDICTION_CAMPAIGN = "cogit.prediction.campaign"   # label of the campaign it projects from
+PREDICTION_PHASES = "cogit.prediction.phases"       # phases it predicts, comma-separated
+PREDICTED_DURATION_S = "predicted_duration_s"
+PREDICTED_COST_USD = "predicted_cost_usd"
+PREDICTED_PEAK_GB = "predicted_peak_gb"
+
 # ---------------------------------------------------------------- sync
 # bookkeeping on a copied run; never copied themselves, so a copy of a copy is judged by its
 # own completeness, not its source's
@@ -125,6 +140,10 @@ DURATION_S = "duration_s"
 COST_USD = "cost_usd"
 VRAM_PEAK_GB = "vram_peak_gb"
 RAM_PEAK_GB = "ram_peak_gb"
+# live while a phase reports `ph.progress(done, total)`, refreshed with the heartbeat
+PROGRESS = "progress"                      # done / total, 0-1
+ETA_S = "eta_s"                            # seconds left at the measured rate
+PROJECTED_COST_USD = "projected_cost_usd"  # cost so far + rate x ETA
 # the phases' own that reports read
 FIDELITY = "fidelity"
 GENERATIONS = "generations"

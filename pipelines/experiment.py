@@ -22,6 +22,7 @@ from cogit_tracker.errors import BadInput
 
 from . import encode, intervene, models, reverse, train
 from .config import PHASES, Config, check_shape, parse_blends, parse_phases
+from .progress import reporting_to
 
 EXPERIMENT = "cogit-qmech"
 MODULES = {"encode": encode, "train": train, "intervene": intervene, "reverse": reverse}
@@ -120,7 +121,8 @@ def run_campaign(model: str | None = None, precision: str | None = None,
         cfg.workdir = Path(work)
         with ct.campaign(label, experiment=EXPERIMENT, model=model, precision=precision,
                          usd_per_hour=usd_per_hour, budget_usd=budget_usd,
-                         tracking_uri=tracking_uri, resume=bool(resume), wait=wait) as camp:
+                         tracking_uri=tracking_uri, resume=bool(resume), wait=wait,
+                         phases=names) as camp:
             summary["uid"] = camp.uid
             try:
                 _run_phases(camp, cfg, names, summary)
@@ -141,7 +143,7 @@ def _run_phases(camp, cfg: Config, names: list[str], summary: dict) -> None:
             continue
         if name not in names:
             continue
-        with camp.phase(name, index=PHASES.index(name) + 1) as ph:
+        with camp.phase(name, index=PHASES.index(name) + 1) as ph, reporting_to(ph):
             summary["phases"][name] = MODULES[name].run(cfg, ph)
         _remember(cfg, name, ph.uid)
 

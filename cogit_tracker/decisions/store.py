@@ -303,6 +303,24 @@ class DecisionLog:
             self.link(by, run.data.tags[S.UID], "supersedes")
         return d
 
+    def set_criterion(self, number: int, index: int, expr: str) -> Decision:
+        """Make criterion `index` (1-based) of a decision checkable with `expr`, e.g. the
+        imported log's "H100 Phase 3 completes in <15 min"; `-` makes it manual again. Kept in
+        `decision.json` and in the markdown export (`text — `expr``)."""
+        run = self._run(number)
+        d = self._record(run)
+        if not 1 <= index <= len(d.criteria):
+            raise BadInput(f"criterion {index}: decision #{number:03d} has "
+                           f"{len(d.criteria)} criteria; accepted: 1 to {len(d.criteria)}"
+                           if d.criteria else
+                           f"criterion {index}: decision #{number:03d} has no criteria")
+        expr = expr.strip()
+        if expr != "-":
+            parse_criterion(expr, where=f"criterion {index}")
+        d.criteria[index - 1].expr = None if expr == "-" else expr
+        self._save(run.info.run_id, d)
+        return d
+
     # ------------------------------------------------------------ evidence
 
     def linked_runs(self, d: Decision) -> list[LinkedRun]:

@@ -55,6 +55,7 @@ class Phase:
     attrs: dict[str, str]     # the phase run's own tags (campaign.attr falls back to them)
     figures: Figures
     history: list[tuple[int, float]] = field(default_factory=list)  # fidelity per epoch
+    start_time: int | None = None  # epoch ms (a prediction matches phases that started later)
 
     @property
     def status_text(self) -> str:
@@ -138,7 +139,7 @@ def assemble(snap: fetch.Snapshot) -> list[Campaign]:
             row.run_id, row.tags.get(s.UID), row.tags.get(s.PHASE) or row.name,
             int(index) if index and index.lstrip("-").isdigit() else None,
             row.status, row.tags.get(s.FAILURE), row.tags, figures,
-            snap.history.get(row.run_id, [])))
+            snap.history.get(row.run_id, []), row.start_time))
     for camp in camps.values():
         camp.phases.sort(key=lambda p: (p.index is None, p.index or 0))
     return list(camps.values())

@@ -106,12 +106,7 @@ class Run:
         monitor.get().remove(live)
         if failure:
             self.set_tags(failure)
-        self.log_metrics({
-            schema.DURATION_S: live.duration_s,
-            schema.COST_USD: live.cost_usd,
-            schema.VRAM_PEAK_GB: live.vram_peak / schema.GB,
-            schema.RAM_PEAK_GB: live.ram_peak / schema.GB,
-        })
+        self.log_metrics({schema.DURATION_S: live.duration_s, **live.figures(final=True)})
         if failure.get(schema.FAILURE) == "cuda_oom":
             self._log_memory_summary()
         self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})

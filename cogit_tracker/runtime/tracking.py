@@ -14,12 +14,13 @@ lets one process at a time resume a campaign; `ending.py` says how each run ende
 from __future__ import annotations
 
 import os
+import time
 import uuid
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from .. import schema, settings
 from ..errors import BadInput, StoreFailure
@@ -34,6 +35,7 @@ from ..store.ops import Op, now_ms
 from . import lease as leases
 from .budget import Stopper
 from .ending import BudgetExceeded, quiet
+from .progress import Progress
 from .run import Run
 
 #: MLflow's own default experiment, where a fluent `mlflow.start_run()` goes when nothing else
@@ -90,6 +92,18 @@ class Phase(Run):
         if camp.over_budget and (exc is None or isinstance(exc, KeyboardInterrupt)):
             raise BudgetExceeded(f"phase {self.name!r} stopped: budget exhausted") from exc
         return False
+
+    def progress(self, done: float, total: float) -> None:
+        """How far the phase has got (e.g. 12 of 45 generations); returns at once. The monitor
+        turns it into the live metrics `progress`, `eta_s` and `projected_cost_usd` with each
+        heartbeat. A report that cannot be true (done > total, a negative count) warns once
+        and is ignored: the phase goes on."""
+        live = self.live
+        if live is None:
+            return
+        if live.progress is None:
+            live.progress = Progress(self.name)
+        live.progress.report(done, total, time.monotonic())
 
 
 def _exiting(camp: "Campaign"):
@@ -240,13 +254,16 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
              usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
              tracking_uri: str | None = None, resume: bool = False,
              tags: Mapping[str, Any] | None = None, on_budget: str | None = None,
-             wait: bool = False) -> Campaign:
+             wait: bool = False, phases: Sequence[str] | None = None) -> Campaign:
     """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
     exists. `resume=True` reopens the campaign with this label (in `experiment`, or in any
     experiment when none is named) instead of making a new one; it needs the store, and
     raises `Conflict` while another process holds the campaign (`wait=True` waits instead).
     `on_budget` (else `COGIT_ON_BUDGET`) is a shell command run once if `budget_usd` is
-    spent, e.g. the provider's command that stops this pod."""
+    spent, e.g. the provider's command that stops this pod. `phases` names the phases it
+    means to run, so that while it runs the work not yet started is known (`advise`)."""
+    if phases:
+        tags = {**(tags or {}), schema.PHASES_PLANNED: ",".join(phases)}
     setup = _setup(label, experiment, model, precision, provider, usd_per_hour, budget_usd,
                    tracking_uri, tags, on_budget, wait)
     return _resume(setup) if resume else _new(setup)
