@@ -1,0 +1,203 @@
+"""Campaigns and their phases as records: what was measured, loaded from a store.
+
+A campaign (the parent run) and its phases (child runs) become `Campaign` and `Phase` records,
+read by `fetch.py` (SQL fast path or REST). Every view of them (`report`, `compare`, a
+projection) starts here. Missing figures stay missing (None, printed blank): a RUNNING or
+FAILED phase keeps its status and totals add what was measured, never a guessed zero.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .. import schema as s
+from ..errors import BadInput
+from . import fetch
+
+# `--group-by` keys and where each is read from; `phase` and `experiment` are not tags.
+GROUP_KEYS = {
+    "gpu.key": s.GPU_KEY, "gpu.name": s.GPU_NAME, "gpu.count": s.GPU_COUNT,
+    "precision": s.PRECISION, "provider": s.PROVIDER, "model": s.MODEL,
+    "phase": None, "experiment": None,
+}
+TOTAL = "total"
+METRIC_FIELDS = {
+    "duration_s": s.DURATION_S, "cost_usd": s.COST_USD, "vram_peak_gb": s.VRAM_PEAK_GB,
+    "ram_peak_gb": s.RAM_PEAK_GB, "fidelity": s.FIDELITY,
+    "generations": s.GENERATIONS, "tokens_per_s": s.TOKENS_PER_S,
+    "sentiment_shift": s.SENTIMENT_SHIFT,
+}
+
+
+@dataclass
+class Figures:
+    """Measured figures of a phase, or a campaign's totals; None where nothing was logged."""
+
+    duration_s: float | None = None
+    cost_usd: float | None = None
+    vram_peak_gb: float | None = None
+    ram_peak_gb: float | None = None
+    fidelity: float | None = None
+    generations: float | None = None
+    tokens_per_s: float | None = None
+    sentiment_shift: float | None = None
+
+
+@dataclass
+class Phase:
+    run_id: str
+    uid: str | None
+    name: str
+    index: int | None
+    status: str
+    failure: str | None
+    attrs: dict[str, str]     # the phase run's own tags (campaign.attr falls back to them)
+    figures: Figures
+    history: list[tuple[int, float]] = field(default_factory=list)  # fidelity per epoch
+
+    @property
+    def status_text(self) -> str:
+        return f"{self.status} ({self.failure})" if self.failure else self.status
+
+
+@dataclass
+class Campaign:
+    run_id: str
+    uid: str | None
+    label: str
+    experiment: str
+    status: str
+    attrs: dict[str, str]
+    start_time: int | None
+    phases: list[Phase] = field(default_factory=list)
+
+    def attr(self, key: str) -> str | None:
+        """A group-by value: the campaign's tag, else the first phase that has it."""
+        if key == "experiment":
+            return self.experiment
+        tag = GROUP_KEYS[key]
+        if tag in self.attrs:
+            return self.attrs[tag]
+        return next((p.attrs[tag] for p in self.phases if tag in p.attrs), None)
+
+    def totals(self) -> Figures:
+        """Sums of what was measured; peaks are maxima; fidelity is the last phase's."""
+        figs = [p.figures for p in self.phases]
+
+        def total(name):
+            values = [getattr(f, name) for f in figs if getattr(f, name) is not None]
+            return sum(values) if values else None
+
+        def peak(name):
+            values = [getattr(f, name) for f in figs if getattr(f, name) is not None]
+            return max(values) if values else None
+
+        fidelity = next((f.fidelity for f in reversed(figs) if f.fidelity is not None), None)
+        return Figures(duration_s=total("duration_s"), cost_usd=total("cost_usd"),
+                       vram_peak_gb=peak("vram_peak_gb"), ram_peak_gb=peak("ram_peak_gb"),
+                       fidelity=fidelity, generations=total("generations"))
+
+
+# ---------------------------------------------------------------- loading
+
+def load(uri: str, experiments: Sequence[str] | None = None,
+         campaigns: Sequence[str] | None = None, history: bool = False,
+         client=None) -> list[Campaign]:
+    """The selected campaigns with their phases, oldest first. Raises BadInput for an empty
+    store, an experiment without campaigns, or a campaign selector that matches nothing."""
+    snap = fetch.fetch(uri, experiments, history=history, client=client)
+    found = assemble(snap)
+    if not found:
+        where = f"experiment(s) {', '.join(experiments)}" if experiments else "store"
+        raise BadInput(f"no cogit campaigns in {where} of {uri!r}; accepted: a store with "
+                       f"runs tagged {s.KIND}=campaign")
+    if experiments:
+        missing = sorted(set(experiments) - {c.experiment for c in found})
+        if missing:
+            raise BadInput(f"no cogit campaigns in experiment {missing[0]!r}; accepted: "
+                           f"{', '.join(sorted({c.experiment for c in found}))}")
+    return select(found, campaigns) if campaigns else found
+
+
+def assemble(snap: fetch.Snapshot) -> list[Campaign]:
+    """Campaign records with their phases attached through `mlflow.parentRunId`."""
+    camps: dict[str, Campaign] = {}
+    for row in snap.runs:
+        if row.tags.get(s.KIND) == "campaign":
+            camps[row.run_id] = Campaign(
+                row.run_id, row.tags.get(s.UID), row.tags.get(s.CAMPAIGN) or row.name,
+                row.experiment, row.status, row.tags, row.start_time)
+    for row in snap.runs:
+        parent = camps.get(row.tags.get(s.PARENT_RUN, ""))
+        if row.tags.get(s.KIND) != "phase" or parent is None:
+            continue
+        figures = Figures(**{f: row.metrics.get(m) for f, m in METRIC_FIELDS.items()})
+        index = row.tags.get(s.PHASE_INDEX)
+        parent.phases.append(Phase(
+            row.run_id, row.tags.get(s.UID), row.tags.get(s.PHASE) or row.name,
+            int(index) if index and index.lstrip("-").isdigit() else None,
+            row.status, row.tags.get(s.FAILURE), row.tags, figures,
+            snap.history.get(row.run_id, [])))
+    for camp in camps.values():
+        camp.phases.sort(key=lambda p: (p.index is None, p.index or 0))
+    return list(camps.values())
+
+
+def select(campaigns: list[Campaign], selectors: Iterable[str]) -> list[Campaign]:
+    """Campaigns named by label, run id or uid, in the order given; unknown names fail."""
+    chosen: list[Campaign] = []
+    for sel in selectors:
+        hits = [c for c in campaigns if sel in (c.label, c.run_id, c.uid)]
+        if not hits:
+            known = sorted({c.label for c in campaigns})
+            more = f", ... ({len(known)} in all)" if len(known) > 8 else ""
+            shown = ", ".join(known[:8]) + more
+            raise BadInput(f"unknown campaign {sel!r}; accepted: a campaign label, run id or "
+                           f"uid ({shown})")
+        chosen += [c for c in hits if c not in chosen]
+    return chosen
+
+
+def parse_group_by(text: str | None) -> list[str]:
+    if not text:
+        return []
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    for key in keys:
+        if key not in GROUP_KEYS:
+            raise BadInput(f"unknown group-by key {key!r}; accepted: {', '.join(GROUP_KEYS)}")
+    return keys
+
+
+# ---------------------------------------------------------------- arithmetic on figures
+
+def _median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def status_counts(statuses: Iterable[str]) -> str:
+    counts: dict[str, int] = {}
+    for st in statuses:
+        counts[st] = counts.get(st, 0) + 1
+    return ", ".join(f"{n} {st}" for st, n in sorted(counts.items()))
+
+
+def aggregate(figures: list[Figures]) -> Figures:
+    """Medians across runs (robust to one slow pod); peaks are maxima."""
+    def med(name):
+        return _median(getattr(f, name) for f in figures)
+
+    peaks = [f.vram_peak_gb for f in figures if f.vram_peak_gb is not None]
+    return Figures(duration_s=med("duration_s"), cost_usd=med("cost_usd"),
+                   vram_peak_gb=max(peaks) if peaks else None, fidelity=med("fidelity"),
+                   generations=med("generations"), tokens_per_s=med("tokens_per_s"))
+
+
+def ratio(value: float | None, ref: float | None) -> float | None:
+    return value / ref if value is not None and ref else None
+
+
+def points(value: float | None, ref: float | None) -> float | None:
+    """Fidelity difference in percentage points (fidelity is logged as a fraction)."""
+    return (value - ref) * 100 if value is not None and ref is not None else None
