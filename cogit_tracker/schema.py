@@ -6,6 +6,8 @@ log and `mlflow ui` rely on cannot drift between modules.
 """
 from __future__ import annotations
 
+import re
+
 from .errors import BadInput
 
 # ---------------------------------------------------------------- units
@@ -121,11 +123,39 @@ FIDELITY = "fidelity"
 GENERATIONS = "generations"
 TOKENS_PER_S = "tokens_per_s"
 SENTIMENT_SHIFT = "sentiment_shift"
+FLUENCY_RATIO = "fluency_ratio"
+#: A phase's results that its campaign run repeats as it ends, bare and as `<phase>/<name>`,
+#: beside each phase's `<phase>/duration_s`, `<phase>/cost_usd` and `<phase>/vram_peak_gb`: so
+#: `mlflow ui`'s compare view lines campaigns up with no code.
+HEADLINE_METRICS = (FIDELITY, SENTIMENT_SHIFT, FLUENCY_RATIO, TOKENS_PER_S)
+PHASE_ROLLUPS = (DURATION_S, COST_USD, VRAM_PEAK_GB)
+#: The generations table an intervene phase logs (`log_table`), one row per generation.
+GENERATIONS_TABLE = "generations.json"
+#: Campaign run params, from the campaign's own tags, so a campaign's configuration shows in
+#: `mlflow ui`'s compare view and parallel-coordinates chart (the experiment adds its own).
+CAMPAIGN_PARAMS = {"model": MODEL, "precision": PRECISION, "gpu.key": GPU_KEY,
+                   "gpu.name": GPU_NAME, "gpu.count": GPU_COUNT, "provider": PROVIDER}
+_NOT_IN_METRIC_NAME = re.compile(r"[^\w.\- ]")  # mlflow/utils/validation.py, less '/' and ':'
+
+
+def metric_prefix(name: str) -> str:
+    """`name` (a phase, which may hold any character) as one segment of a metric name that
+    MLflow accepts: a name it refused would stop the writer's queue behind it."""
+    cleaned = _NOT_IN_METRIC_NAME.sub("_", name).strip() or "_"
+    return "_" if set(cleaned) == {"."} else cleaned
+
 
 # ---------------------------------------------------------------- MLflow's names and limits
 PARENT_RUN = "mlflow.parentRunId"   # mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID
 RUN_NAME = "mlflow.runName"
 RUN_NOTE = "mlflow.note.content"    # the run's description in `mlflow ui`
+#: The experiment tag from which `mlflow ui` (3.x) picks its view; cogit's experiments are
+#: training runs, not GenAI traces. Values ending in `_inferred` are the UI's own guesses.
+EXPERIMENT_KIND = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
+INFERRED_KINDS = ("genai_development_inferred", "custom_model_development_inferred",
+                  "no_inferred_type")
+SYSTEM_METRICS_PREFIX = "system/"   # MLflow's own system metrics (its System metrics tab)
 # per log_batch request, and the longest tag value (mlflow/utils/validation.py)
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100

@@ -172,10 +172,13 @@ def two_campaigns(store, _two_campaigns_db):
 class FakeGpu:
     """One pretend device as NVML would describe it."""
 
-    def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0)):
+    def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0),
+                 utilization=0, power_w=0.0, power_limit_w=700.0):
         self.name, self.capability = name, capability
         self.total, self.used = int(total_gb * 10**9), int(used_gb * 10**9)  # decimal GB, as every *_gb tag
         self.uuid = uuid or f"GPU-{abs(hash(name)) % 10**8:08d}"
+        # what MLflow's own GPU monitor reads for its system/gpu_* series
+        self.utilization, self.power_w, self.power_limit_w = utilization, power_w, power_limit_w
 
 
 def _reset_hardware_caches():
@@ -221,6 +224,10 @@ def fake_nvml(cogit_env, monkeypatch):
             ),
             "nvmlSystemGetDriverVersion": lambda: driver,
             "nvmlSystemGetCudaDriverVersion_v2": lambda: cuda,
+            "nvmlDeviceGetUtilizationRates": lambda h: types.SimpleNamespace(
+                gpu=h.utilization, memory=0),
+            "nvmlDeviceGetPowerUsage": lambda h: int(h.power_w * 1000),  # milliwatts
+            "nvmlDeviceGetEnforcedPowerLimit": lambda h: int(h.power_limit_w * 1000),
         }
         for name, fake in fakes.items():
             monkeypatch.setattr(pynvml, name, fake)

@@ -21,7 +21,9 @@ from mlflow.exceptions import MlflowException
 
 from .. import schema as S
 from ..errors import BadInput
+from ..runtime.provenance import run_context_tags
 from ..store import query
+from ..store.ops import ensure_experiment
 from ..store.uri import tracking_uri
 from .markdown import render
 from .model import Decision, check_role, validate
@@ -94,13 +96,7 @@ class DecisionLog:
 
     @cached_property
     def experiment_id(self) -> str:
-        exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)
-        if exp is not None:
-            return exp.experiment_id
-        try:
-            return self.client.create_experiment(S.DECISION_EXPERIMENT)
-        except MlflowException:          # created by a concurrent writer a moment ago
-            return self.client.get_experiment_by_name(S.DECISION_EXPERIMENT).experiment_id
+        return ensure_experiment(self.client, S.DECISION_EXPERIMENT)
 
     @cached_property
     def numbers(self):
@@ -215,7 +211,7 @@ class DecisionLog:
         tags = {S.UID: uuid.uuid4().hex, S.KIND: "decision", **self._tags(d)}
         tags.update({S.link_tag(uid): role for uid, role in d.links.items()})
         return self.client.create_run(self.experiment_id, run_name=d.heading,
-                                      tags=tags).info.run_id
+                                      tags=run_context_tags(tags)).info.run_id
 
     def _tags(self, d: Decision) -> dict[str, str]:
         md = render(d)

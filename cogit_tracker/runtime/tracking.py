@@ -7,7 +7,10 @@
 
 Every write goes through the background writer (`store/writer.py`), so logging never waits on
 the store and survives it going away; the monitor (`monitor.py`) keeps heartbeat, peaks and
-live cost; `ending.py` says how each run ended.
+live cost; `ending.py` says how each run ended. What `mlflow ui` needs to show the runs as
+training runs is here too: MLflow's context tags (`provenance.py`), its system metrics on each
+phase (`system_metrics.py`), run names that say campaign and phase, the campaign's
+configuration as params and, as each phase ends, its figures repeated on the campaign run.
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from ..machine.host_speed import host_speed
 from ..store import query, writer
 from ..store import uri as store_uri
 from ..store.ops import now_ms
-from . import monitor
+from . import monitor, system_metrics
+from .provenance import run_context_tags
 from .ending import BudgetExceeded, classify, install_sigterm, quiet
 
 #: MLflow's own default experiment, where a fluent `mlflow.start_run()` goes when nothing else
@@ -103,22 +107,25 @@ class _Run:
                                  offset_s=offset_s)
         monitor.get().add(self.live)
 
-    def _finish(self, exc: BaseException | None, over_budget: bool) -> None:
+    def _finish(self, exc: BaseException | None, over_budget: bool) -> dict[str, float]:
+        """End the run with its status, failure class and final figures; returns those."""
         status, failure = classify(exc, over_budget)
         live = self.live
         monitor.get().remove(live)
         if failure:
             self.set_tags(failure)
-        self.log_metrics({
+        figures = {
             schema.DURATION_S: live.duration_s,
             schema.COST_USD: live.cost_usd,
             schema.VRAM_PEAK_GB: live.vram_peak / schema.GB,
             schema.RAM_PEAK_GB: live.ram_peak / schema.GB,
-        })
+        }
+        self.log_metrics(figures)
         if failure.get(schema.FAILURE) == "cuda_oom":
             self._log_memory_summary()
         self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
         self._writer.flush()
+        return figures
 
     def _log_memory_summary(self) -> None:
         import sys
@@ -130,13 +137,14 @@ class _Run:
 
 def _base_tags(kind: str, label: str, model: str | None, precision: str,
                rate: cost.Rate, uid: str, provider: str | None) -> dict[str, str]:
+    """What every campaign and phase run carries: ours over MLflow's context tags."""
     tags = {schema.UID: uid, schema.KIND: kind, schema.CAMPAIGN: label,
             schema.PRECISION: precision, **rate.tags(), **hardware.probe().tags()}
     if model:
         tags[schema.MODEL] = model
     if provider:
         tags[schema.PROVIDER] = provider
-    return tags
+    return run_context_tags(tags)
 
 
 @dataclass
@@ -147,6 +155,16 @@ class Phase(_Run):
     index: int | None = None
     campaign: "Campaign | None" = None
     resumed: bool = False
+    _headline: dict[str, float] = field(default_factory=dict, repr=False)
+    _system: Any = field(default=None, repr=False)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Queue metric points (returns at once), keeping the last value of each headline
+        result (`schema.HEADLINE_METRICS`) for the campaign run."""
+        super().log_metrics(metrics, step)
+        for key in schema.HEADLINE_METRICS:
+            if key in metrics:
+                self._headline[key] = float(metrics[key])
 
     def __enter__(self) -> "Phase":
         return self
@@ -154,10 +172,22 @@ class Phase(_Run):
     def __exit__(self, exc_type, exc, tb) -> bool:
         over = bool(self._budget_live() and self._budget_live().over_budget)
         with quiet(f"closing phase {self.name!r}"):
-            self._finish(exc, over)
+            if self._system is not None:
+                self._system.finish()
+            self._roll_up(self._finish(exc, over))
         if over and isinstance(exc, KeyboardInterrupt):
             raise BudgetExceeded(f"phase {self.name!r} stopped: budget exhausted") from exc
         return False
+
+    def _roll_up(self, figures: Mapping[str, float]) -> None:
+        """This phase's time, cost and VRAM peak as `<phase>/...` metrics of its campaign run,
+        and its headline results both bare and under that prefix: a campaign run then
+        compares with another in `mlflow ui` as it stands, phase by phase."""
+        if self.campaign is None:
+            return
+        prefix = schema.metric_prefix(self.name) + "/"
+        own = {**{k: figures[k] for k in schema.PHASE_ROLLUPS}, **self._headline}
+        self.campaign.log_metrics({**{prefix + k: v for k, v in own.items()}, **self._headline})
 
     def _budget_live(self) -> monitor.Live | None:
         return self.campaign.live if self.campaign is not None else self.live
@@ -197,12 +227,14 @@ class Campaign(_Run):
             ph = Phase(str(uuid.uuid4()), self.tracking_uri, name=name, index=index, campaign=self)
             tags_ = _base_tags("phase", self.label, self.model, self.precision, self.rate,
                                ph.uid, self.provider)
+            run_name = f"{name} · {self.label}"  # ten runs named `encode` read as one
             tags_.update({schema.PHASE: name, schema.PHASE_INDEX: str(index),
-                          schema.RUN_NAME: name})
+                          schema.RUN_NAME: run_name})
             tags_.update({k: str(v) for k, v in (tags or {}).items()})
             ph._start({"op": "create", "uid": ph.uid, "experiment": self.experiment,
-                       "name": name, "parent": self.uid, "start": now_ms(), "tags": tags_},
-                      self.rate, gpu_count, None)
+                       "name": run_name, "parent": self.uid, "start": now_ms(),
+                       "tags": tags_}, self.rate, gpu_count, None)
+        ph._system = system_metrics.start(ph.uid, ph._writer, lambda: ph.live.duration_s)
         if params:
             ph.log_params(params)
         return ph
@@ -228,10 +260,16 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
              precision: str = "fp32", provider: str | None = None,
              usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
              tracking_uri: str | None = None, resume: bool = False,
-             tags: Mapping[str, Any] | None = None) -> Campaign:
+             tags: Mapping[str, Any] | None = None,
+             params: Mapping[str, Any] | None = None) -> Campaign:
     """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
     exists; `resume=True` reopens the campaign with this label (in `experiment`, or in any
-    experiment when none is named) instead of making a new one."""
+    experiment when none is named) instead of making a new one.
+
+    `params` are the experiment's own settings (layer, quantum_dim...): a new campaign run
+    logs them beside its model, precision and GPU (`schema.CAMPAIGN_PARAMS`), so `mlflow ui`
+    compares campaigns by them. A resumed one keeps those it was created with (MLflow refuses
+    to change a param's value)."""
     if not label or not label.strip():
         raise BadInput("campaign label is empty: give a name such as 'run-002'")
     precision = schema.check_precision(precision)
@@ -253,6 +291,8 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
     tags_.update({k: str(v) for k, v in (tags or {}).items()})
     camp._start({"op": "create", "uid": camp.uid, "experiment": experiment, "name": label,
                  "parent": None, "start": now_ms(), "tags": tags_}, rate, gpu_count, guard)
+    config = {name: tags_[tag] for name, tag in schema.CAMPAIGN_PARAMS.items() if tag in tags_}
+    camp.log_params({**(params or {}), **config})
     with quiet("recording the environment"):
         camp.log_dict(environment(), "environment.json")
     return camp
