@@ -11,6 +11,11 @@ class BadInput(ValueError):
     """A bad value from the user: one line, naming the value and what is accepted."""
 
 
+class Unknown(BadInput):
+    """A well-formed name of something the store does not hold (a campaign label, a decision
+    number): bad input to the CLI (exit 2), and "not found" (404) to the web pages."""
+
+
 # --- store access (issue 6: server) ---------------------------------------------------------
 class StoreFailure(RuntimeError):
     """The tracking store refused us or did not answer. Not bad input (a credential is never

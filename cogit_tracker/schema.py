@@ -7,6 +7,7 @@ log and `mlflow ui` rely on cannot drift between modules.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from .errors import BadInput
 
@@ -102,6 +103,15 @@ def link_tag(uid: str) -> str:
 def decision_tag(number: int) -> str:
     """Tag on a linked run naming the decision; zero-padded so `cogit.decision.002` sorts."""
     return f"cogit.decision.{number:03d}"
+
+
+_DECISION_TAG = re.compile(r"^cogit\.decision\.(\d+)$")
+
+
+def linked_decisions(tags: Mapping[str, str]) -> dict[int, str]:
+    """The decisions a run is linked to, number -> role, read from its `decision_tag`s."""
+    found = ((_DECISION_TAG.match(key), role) for key, role in tags.items())
+    return {int(m.group(1)): role for m, role in found if m}
 
 
 # ---------------------------------------------------------------- sync
