@@ -238,3 +238,26 @@ def fake_nvml(cogit_env, monkeypatch):
 
 
 # ---- end fake NVML -------------------------------------------------------------------------
+
+
+# ---- issue 12: the `cogit` web app, on real servers with a small lab of runs -----------------
+@pytest.fixture(scope="session")
+def web_lab(tmp_path_factory):
+    """A real server (the `cogit` app, no logins) holding `support.web_lab`'s runs."""
+    from support import web_lab
+
+    for srv in serve_for_test(tmp_path_factory.mktemp("web-lab")):
+        yield web_lab.populate(web_lab.Lab(srv.url))
+
+
+@pytest.fixture(scope="session")
+def web_lab_auth(tmp_path_factory):
+    """The same behind MLflow's basic-auth (`cogit-basic-auth`); `.auth` is the admin's login,
+    `.reader` a user who may not read the private sweep's experiment."""
+    from support import web_lab
+
+    for srv in serve_for_test(tmp_path_factory.mktemp("web-lab-auth"), auth=True):
+        lab = web_lab.populate(web_lab.Lab(srv.url, auth=("admin", SERVER_ADMIN_PASSWORD)))
+        lab.reader = web_lab.add_reader(lab, web_lab.PRIVATE)
+        yield lab
+# ---- end issue 12 ------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def _helpers() -> dict:
     return {"fmt": fmt_value, "left": LEFT, "mlflow_run": mlflow_run,
             "campaign_url": campaign_url,
             "campaign_link": lambda row: campaign_url(row["campaign"]),
-            "phase_link": _phase_link,
+            "phase_link": _phase_link, "linked": _linked,
             "query": request.query_string.decode()}
 
 
@@ -58,6 +58,17 @@ def mlflow_run(run_id: str) -> str:
 
 def campaign_url(selector: str) -> str:
     return url_for("cogit.campaign", campaign=selector)
+
+
+def _linked(run) -> tuple[str, str]:
+    """(URL, text) of a decision's linked run: its campaign's page, or another decision's."""
+    number = run.tags.get(schema.DECISION_NUMBER)
+    if run.kind == "decision" and number:
+        return (url_for("cogit.decision", number=int(number)),
+                f"Decision #{number}: {run.tags.get(schema.DECISION_TITLE, '')}")
+    label = run.campaign or run.uid
+    return (campaign_url(run.uid if run.kind == "campaign" else label),
+            label + (f" / {run.phase}" if run.phase else ""))
 
 
 def _phase_link(found):
