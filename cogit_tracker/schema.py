@@ -166,6 +166,17 @@ TRAINING_KIND = "custom_model_development"
 INFERRED_KINDS = ("genai_development_inferred", "custom_model_development_inferred",
                   "no_inferred_type")
 SYSTEM_METRICS_PREFIX = "system/"   # MLflow's own system metrics (its System metrics tab)
+#: `mlflow ui` 3.17.2 picks an experiment's view from a global "GenAI | Model training"
+#: switch (default GenAI, kept in the browser), not from `mlflow.experimentKind`; a link that
+#: carries this query opens the training view, as MLflow's own switch does.
+UI_TRAINING_VIEW = "workflowType=machine_learning"
+
+
+def mlflow_ui_path(experiment_id: str, run_id: str | None = None) -> str:
+    """The `mlflow ui` page of an experiment (or of one of its runs), in its training view;
+    relative to the UI's address."""
+    run = f"/runs/{run_id}" if run_id else ""
+    return f"/#/experiments/{experiment_id}{run}?{UI_TRAINING_VIEW}"
 # per log_batch request, and the longest tag value (mlflow/utils/validation.py)
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100

@@ -13,6 +13,8 @@ from urllib.parse import quote
 import pytest
 from support.web_lab import ODD_LABEL, PRIVATE, QMECH
 
+from cogit_tracker.schema import UI_TRAINING_VIEW
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
@@ -39,9 +41,8 @@ def test_campaign_page_has_timeline_generations_decisions_and_mlflow_links(web_l
     status, _, body = web_lab.get("/cogit/campaign?campaign=run-002")
     assert status == 200
     assert 'alt="Timeline"' in body
-    assert f'href="/#/runs/{web_lab.runs["run-002"]}"' in body
-    for phase_run in web_lab.phases["run-002"]:
-        assert f'href="/#/runs/{phase_run}"' in body
+    for run in [web_lab.runs["run-002"], *web_lab.phases["run-002"]]:  # training view
+        assert re.search(f'href="/#/experiments/[0-9]+/runs/{run}\\?{UI_TRAINING_VIEW}"', body)
     assert 'href="/cogit/decision?number=2"' in body  # the decision that links to it
     assert "Generations: 12 of 12" in body and " awful and rude" in body
     assert "FAILED (cuda_oom)" in body

@@ -59,6 +59,7 @@ class LinkedRun:
     status: str
     metrics: dict[str, float]
     tags: dict[str, str]
+    experiment_id: str = ""
     phases: list["LinkedRun"] = field(default_factory=list)
 
     def view(self) -> RunView:
@@ -343,7 +344,8 @@ def _linked(run, role: str) -> LinkedRun:
     t = run.data.tags
     return LinkedRun(role, t.get(S.UID, ""), run.info.run_id, t.get(S.KIND, ""),
                      t.get(S.CAMPAIGN, ""), t.get(S.PHASE, ""), t.get(S.GPU_KEY, ""),
-                     t.get(S.PRECISION, ""), run.info.status, dict(run.data.metrics), dict(t))
+                     t.get(S.PRECISION, ""), run.info.status, dict(run.data.metrics), dict(t),
+                     run.info.experiment_id)
 
 
 def select_entries(entries: list[Entry], status: str | None = None, since: str | None = None,

@@ -44,16 +44,16 @@ def _png(data: bytes) -> str:
 
 @blueprint.app_context_processor
 def _helpers() -> dict:
-    return {"fmt": fmt_value, "left": LEFT, "mlflow_run": mlflow_run,
+    return {"fmt": fmt_value, "left": LEFT, "mlflow_page": mlflow_page,
             "campaign_url": campaign_url,
             "campaign_link": lambda row: campaign_url(row["campaign"]),
             "phase_link": _phase_link, "linked": _linked,
             "query": request.query_string.decode()}
 
 
-def mlflow_run(run_id: str) -> str:
-    """MLflow's own page of a run (its UI routes `#/runs/<id>` to the run's experiment)."""
-    return f"/#/runs/{run_id}"
+def mlflow_page(experiment_id: str, run_id: str | None = None) -> str:
+    """MLflow's own page of an experiment or a run, in its training view."""
+    return schema.mlflow_ui_path(experiment_id, run_id)
 
 
 def campaign_url(selector: str) -> str:
@@ -73,7 +73,7 @@ def _linked(run) -> tuple[str, str]:
 
 def _phase_link(found):
     """row -> the MLflow page of that phase's run, for a campaign page's phase table."""
-    return lambda row: mlflow_run(found.run_ids[row["phase"]]) \
+    return lambda row: mlflow_page(found.experiment_id, found.run_ids[row["phase"]]) \
         if row.get("phase") in found.run_ids and not row.get("_section_end") else None
 
 
