@@ -119,10 +119,12 @@ def run_campaign(model: str | None = None, precision: str | None = None,
                                "phases": {}}
     with tempfile.TemporaryDirectory(prefix="cogit-qmech-") as work:
         cfg.workdir = Path(work)
+        params = {"phases": phases, "layer": cfg.layer, "quantum_dim": cfg.quantum_dim,
+                  "blend": blend}
         with ct.campaign(label, experiment=EXPERIMENT, model=model, precision=precision,
                          usd_per_hour=usd_per_hour, budget_usd=budget_usd,
                          tracking_uri=tracking_uri, resume=bool(resume), wait=wait,
-                         phases=names) as camp:
+                         phases=names, params=params) as camp:
             summary["uid"] = camp.uid
             try:
                 _run_phases(camp, cfg, names, summary)

@@ -33,6 +33,8 @@ def _experiment_option(fn):
 @_experiment_option
 @click.option("--campaign", "campaigns", multiple=True, metavar="L",
               help="Campaign label, run id or uid (repeatable; default: all).")
+@click.option("--gpu", "gpus", multiple=True, metavar="KEY",
+              help="Only campaigns on this catalog GPU key, e.g. h100-sxm (repeatable).")
 @click.option("--group-by", default=None, metavar="KEYS",
               help="Comma-separated: gpu.key, gpu.name, gpu.count, precision, provider, model, "
                    "phase, experiment. Groups show medians.")
@@ -45,8 +47,8 @@ def _experiment_option(fn):
                    "against the campaign that later ran it (time, cost, peak, % error).")
 @_report_output
 @tracking_option
-def report_cmd(experiments, campaigns, group_by, baseline, log_charts, accuracy, fmt, output,
-               as_json, tracking_uri):
+def report_cmd(experiments, campaigns, gpus, group_by, baseline, log_charts, accuracy, fmt,
+               output, as_json, tracking_uri):
     """Time, cost, VRAM and fidelity per campaign and phase, with totals.
 
     Reads only the columns a report needs straight from sqlite/PostgreSQL stores; uses
@@ -57,6 +59,7 @@ def report_cmd(experiments, campaigns, group_by, baseline, log_charts, accuracy,
     Example:
         cogit-log report
         cogit-log report --campaign run-001 --campaign run-002 --baseline run-001
+        cogit-log report --experiment cogit-qmech --gpu h100-sxm --json
         cogit-log report --group-by gpu.key,precision --format md
         cogit-log report --format html --output report.html
         cogit-log report --accuracy
@@ -64,12 +67,12 @@ def report_cmd(experiments, campaigns, group_by, baseline, log_charts, accuracy,
     check_output(output)
     if accuracy:
         check_alone("--accuracy", {"--experiment": experiments, "--campaign": campaigns,
-                                   "--group-by": group_by, "--baseline": baseline,
+                                   "--gpu": gpus, "--group-by": group_by, "--baseline": baseline,
                                    "--log": log_charts})
         emit(track.accuracy(resolve(tracking_uri, "read")), "json" if as_json else fmt, output)
         return
     table = make_report(resolve(tracking_uri, "read"), experiments, campaigns, group_by, baseline,
-                        charts=fmt == "html" and not as_json, log=log_charts)
+                        charts=fmt == "html" and not as_json, log=log_charts, gpus=gpus)
     emit(table, "json" if as_json else fmt, output)
 
 
