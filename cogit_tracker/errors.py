@@ -15,6 +15,9 @@ class Failure(RuntimeError):
     """What a command could not do through no fault of its input (a store that is down, a
     record that is corrupt, a campaign another process holds): one line, exit 1, as for a
     failed check."""
+class Unknown(BadInput):
+    """A well-formed name of something the store does not hold (a campaign label, a decision
+    number): bad input to the CLI (exit 2), and "not found" (404) to the web pages."""
 
 
 # --- store access (issue 6: server) ---------------------------------------------------------

@@ -6,6 +6,9 @@ log and `mlflow ui` rely on cannot drift between modules.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from .errors import BadInput
 
 # ---------------------------------------------------------------- units
@@ -43,7 +46,7 @@ def check_precision(name: str, what: str = "precision") -> str:
 # ---------------------------------------------------------------- tags every cogit run carries
 UID = "cogit.uid"            # UUID4, stable across stores; links use it, never run_id
 KIND = "cogit.kind"          # campaign | phase | decision
-KINDS = ("campaign", "phase", "decision")
+KINDS = ("campaign", "phase", "decision", "prediction")
 
 CAMPAIGN = "cogit.campaign"
 MODEL = "cogit.model"
@@ -51,6 +54,9 @@ PRECISION = "cogit.precision"
 PROVIDER = "cogit.provider"
 PHASE = "cogit.phase"
 PHASE_INDEX = "cogit.phase.index"
+# on a campaign: the phases it means to run, comma-separated, so the work not yet started is
+# known while it runs (`cogit-log advise`)
+PHASES_PLANNED = "cogit.phases"
 DTYPE_LOADED = "cogit.model.dtype_loaded"
 OPERATOR_DEVICE = "cogit.operator.device"
 
@@ -111,6 +117,26 @@ def decision_tag(number: int) -> str:
     return f"cogit.decision.{number:03d}"
 
 
+# ---------------------------------------------------------------- predictions
+# A plan or projection logged with `--log` is a run of kind `prediction` in this experiment,
+# so `cogit-log report --accuracy` can hold it against the campaign that later ran it.
+PREDICTION_EXPERIMENT = "cogit-predictions"
+PREDICTION_SOURCE = "cogit.prediction.source"       # plan | projection | advice
+PREDICTION_SOURCES = ("plan", "projection", "advice")
+PREDICTION_CAMPAIGN = "cogit.prediction.campaign"   # label of the campaign it projects from
+PREDICTION_PHASES = "cogit.prediction.phases"       # phases it predicts, comma-separated
+PREDICTED_DURATION_S = "predicted_duration_s"
+PREDICTED_COST_USD = "predicted_cost_usd"
+PREDICTED_PEAK_GB = "predicted_peak_gb"
+_DECISION_TAG = re.compile(r"^cogit\.decision\.(\d+)$")
+
+
+def linked_decisions(tags: Mapping[str, str]) -> dict[int, str]:
+    """The decisions a run is linked to, number -> role, read from its `decision_tag`s."""
+    found = ((_DECISION_TAG.match(key), role) for key, role in tags.items())
+    return {int(m.group(1)): role for m, role in found if m}
+
+
 # ---------------------------------------------------------------- sync
 # bookkeeping on a copied run; never copied themselves, so a copy of a copy is judged by its
 # own completeness, not its source's
@@ -125,17 +151,61 @@ DURATION_S = "duration_s"
 COST_USD = "cost_usd"
 VRAM_PEAK_GB = "vram_peak_gb"
 RAM_PEAK_GB = "ram_peak_gb"
+# live while a phase reports `ph.progress(done, total)`, refreshed with the heartbeat
+PROGRESS = "progress"                      # done / total, 0-1
+ETA_S = "eta_s"                            # seconds left at the measured rate
+PROJECTED_COST_USD = "projected_cost_usd"  # cost so far + rate x ETA
 # the phases' own that reports read
 FIDELITY = "fidelity"
 GENERATIONS = "generations"
 TOKENS_PER_S = "tokens_per_s"
 SENTIMENT_SHIFT = "sentiment_shift"
 FLUENCY_RATIO = "fluency_ratio"    # steered over unsteered perplexity
+#: A phase's results that its campaign run repeats as it ends, bare and as `<phase>/<name>`,
+#: beside each phase's `<phase>/duration_s`, `<phase>/cost_usd` and `<phase>/vram_peak_gb`: so
+#: `mlflow ui`'s compare view lines campaigns up with no code.
+HEADLINE_METRICS = (FIDELITY, SENTIMENT_SHIFT, FLUENCY_RATIO, TOKENS_PER_S)
+PHASE_ROLLUPS = (DURATION_S, COST_USD, VRAM_PEAK_GB)
+#: The generations table an intervene phase logs (`log_table`), one row per generation.
+GENERATIONS_TABLE = "generations.json"
+#: Campaign run params, from the campaign's own tags, so a campaign's configuration shows in
+#: `mlflow ui`'s compare view and parallel-coordinates chart (the experiment adds its own).
+CAMPAIGN_PARAMS = {"model": MODEL, "precision": PRECISION, "gpu.key": GPU_KEY,
+                   "gpu.name": GPU_NAME, "gpu.count": GPU_COUNT, "provider": PROVIDER}
+_NOT_IN_METRIC_NAME = re.compile(r"[^\w.\- ]")  # mlflow/utils/validation.py, less '/' and ':'
+
+
+def metric_prefix(name: str) -> str:
+    """`name` (a phase, which may hold any character) as one segment of a metric name that
+    MLflow accepts: a name it refused would stop the writer's queue behind it."""
+    cleaned = _NOT_IN_METRIC_NAME.sub("_", name).strip() or "_"
+    return "_" if set(cleaned) == {"."} else cleaned
+
 
 # ---------------------------------------------------------------- MLflow's names and limits
 PARENT_RUN = "mlflow.parentRunId"   # mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID
 RUN_NAME = "mlflow.runName"
 RUN_NOTE = "mlflow.note.content"    # the run's description in `mlflow ui`
+#: The experiment tag from which `mlflow ui` (3.x) picks its view; cogit's experiments are
+#: training runs, not GenAI traces. Values ending in `_inferred` are the UI's own guesses.
+EXPERIMENT_KIND = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
+INFERRED_KINDS = ("genai_development_inferred", "custom_model_development_inferred",
+                  "no_inferred_type")
+SYSTEM_METRICS_PREFIX = "system/"   # MLflow's own system metrics (its System metrics tab)
+#: `mlflow ui` 3.17.2 picks an experiment's view from a global "GenAI | Model training"
+#: switch (default GenAI, kept in the browser), not from `mlflow.experimentKind`; a link that
+#: carries this query opens the training view, as MLflow's own switch does.
+UI_TRAINING_VIEW = "workflowType=machine_learning"
+
+
+def mlflow_ui_path(experiment_id: str, run_id: str | None = None) -> str:
+    """The `mlflow ui` page of an experiment (or of one of its runs), in its training view;
+    relative to the UI's address."""
+    run = f"/runs/{run_id}" if run_id else ""
+    return f"/#/experiments/{experiment_id}{run}?{UI_TRAINING_VIEW}"
+
+
 # What a store accepts (mlflow/utils/validation.py), checked when a value is logged so that one
 # bad value is dropped alone instead of failing a whole batch at the store.
 MAX_METRICS_PER_BATCH = 1000

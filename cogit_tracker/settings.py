@@ -43,6 +43,7 @@ class Count:
 
 SAMPLE = Seconds("COGIT_SAMPLE_S", 0.5)          # how often the monitor samples RAM and VRAM
 HEARTBEAT = Seconds("COGIT_HEARTBEAT_S", 15.0)   # how often a live run proves it is alive
+SYSTEM_METRICS = Seconds("COGIT_SYSTEM_S", 15.0)  # how often a phase logs MLflow's system/...
 FLUSH = Seconds("COGIT_FLUSH_S", 0.5)            # how long queued writes wait for company
 RETRY = Seconds("COGIT_RETRY_S", 5.0)            # how often a spooling writer tries the store
 EXIT_FLUSH = Seconds("COGIT_EXIT_FLUSH_S", 30.0)  # how long exit waits for queued writes

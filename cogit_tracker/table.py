@@ -1,18 +1,24 @@
-"""The one shape of every command's output: rows of raw values under typed columns.
+"""The one shape of every command's output: rows of raw values under typed columns, and the
+human form of each kind of value.
 
 The library builds a `Table` (a report, a comparison, a plan, a list of runs); only
-`cli/render.py` formats it, so csv and json stay machine-readable (seconds, dollars, ratios as
-numbers) while the terminal and markdown read well (`1h 32m`, `$1.37`, `11.8x`).
+`cli/render.py` lays it out, so csv and json stay machine-readable (seconds, dollars, ratios as
+numbers) while the terminal and markdown read well (`1h 32m`, `$1.37`, `11.8x`). Text the
+library writes itself (a drafted decision) uses the same `fmt_value`, so a figure reads the
+same wherever it appears.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 #: How a column's raw values read: text | seconds | usd | gb | ratio | fraction | float | int |
-#: pt (percentage points) | pct (a change in percent) | status (a run's or a check's state, coloured on a terminal) |
-#: when (epoch milliseconds, shown as a UTC date and time)
-KINDS = ("text", "seconds", "usd", "gb", "ratio", "fraction", "float", "int", "pt", "pct",
-         "status", "when")
+#: pt (percentage points) | status (a run's or a check's state, coloured on a terminal) |
+#: when (epoch milliseconds, shown as a UTC date and time) | percent (a fraction, as 45%) |
+#: error (a signed relative error, as +12%)
+KINDS = ("text", "seconds", "usd", "gb", "ratio", "fraction", "float", "int", "pt", "status",
+         "when", "percent", "error")
 
 
 @dataclass
@@ -34,3 +40,35 @@ class Table:
     notes: list[str] = field(default_factory=list)   # verdicts, assumptions, footnotes
     charts: list[tuple[str, bytes]] = field(default_factory=list)  # (title, PNG) for html
     data: dict = field(default_factory=dict)          # extra machine-readable payload for json
+
+
+def fmt_value(value, kind: str) -> str:
+    """Human form of a raw value; blank for missing, so a missing figure never reads as 0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    formats = {
+        "seconds": lambda v: _duration(float(v)),
+        "usd": lambda v: f"${v:,.2f}" if abs(v) >= 0.01 or v == 0 else f"${v:.4f}",
+        "gb": lambda v: f"{v:.1f}",
+        "ratio": lambda v: f"{v:.2f}x",
+        "fraction": lambda v: f"{v:.3f}",
+        "pt": lambda v: f"{v:+.1f}" if round(v, 1) else "+0.0",  # never "-0.0"
+        "float": lambda v: f"{v:,.1f}",
+        "int": lambda v: f"{v:,.0f}",
+        "when": lambda v: datetime.fromtimestamp(v / 1000, tz=timezone.utc)
+        .strftime("%Y-%m-%d %H:%M") if v else "",
+        "percent": lambda v: f"{v * 100:.0f}%",
+        "error": lambda v: f"{v * 100:+.0f}%" if round(v * 100) else "0%",
+    }
+    return formats[kind](value) if kind in formats else str(value)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, sec = divmod(rest, 60)
+    if h:
+        return f"{h}h {m:02d}m"
+    if m:
+        return f"{m}m {sec:02d}s"
+    return f"{sec}s"

@@ -15,11 +15,13 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from cogit_tracker import schema
 from cogit_tracker.errors import BadInput
 from cogit_tracker.runtime import experiments
+from cogit_tracker.store import uri as store_uri
 
 from . import intervene, smollm2
-from .experiment import run_campaign
+from .experiment import EXPERIMENT, run_campaign
 from .models import PRECISIONS
 
 EXAMPLE_USD_PER_HOUR = 0.89  # the log's RunPod RTX 5090 price: an example, not this machine's
@@ -100,14 +102,16 @@ def main() -> None:
         seconds.append(time.perf_counter() - start)
     labels = [s["campaign"] for s in summaries]
     experiments.log_charts(labels, args.tracking_uri)
+    exp_id = store_uri.client(args.tracking_uri).get_experiment_by_name(EXPERIMENT).experiment_id
     console = Console()
     console.print(comparison(summaries, seconds))
     console.print(
         f"Costs are at an example rate of ${EXAMPLE_USD_PER_HOUR}/h (the log's RTX 5090 "
         "price), not this machine's.\n"
-        "See the runs, their metrics, charts and the generations tables with:\n"
-        "    .venv/bin/mlflow ui    (in this folder; then open http://127.0.0.1:5000, "
-        "experiment cogit-qmech)\n"
+        "See the runs, their metrics, system metrics, charts and the generations tables with:\n"
+        "    .venv/bin/mlflow ui --app-name cogit    (in this folder), then open\n"
+        f"    http://127.0.0.1:5000{schema.mlflow_ui_path(exp_id)}    (MLflow's training view)\n"
+        "    http://127.0.0.1:5000/cogit/    (cogit's pages: campaigns, compare, Captain's Log)\n"
         "Compare and project them with:\n"
         f"    .venv/bin/cogit-log compare {labels[0]} {labels[-1]}\n"
         f"    .venv/bin/cogit-log report {' '.join(f'--campaign {l}' for l in labels)}\n"

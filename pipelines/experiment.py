@@ -23,6 +23,7 @@ from cogit_tracker.errors import BadInput
 from . import encode, intervene, models, reverse, train
 from .config import (PHASES, Config, check_shape, parse_blends, parse_multipliers, parse_phases,
                      parse_rank)
+from .progress import reporting_to
 from .prompts import read_prompts_file
 
 EXPERIMENT = "cogit-qmech"
@@ -125,9 +126,12 @@ def run_campaign(model: str | None = None, precision: str | None = None,
                                "phases": {}}
     with tempfile.TemporaryDirectory(prefix="cogit-qmech-") as work:
         cfg.workdir = Path(work)
+        params = {"phases": phases, "layer": cfg.layer, "quantum_dim": cfg.quantum_dim,
+                  "blend": blend}
         with ct.campaign(label, experiment=EXPERIMENT, model=model, precision=precision,
                          usd_per_hour=usd_per_hour, budget_usd=budget_usd,
-                         tracking_uri=tracking_uri, resume=bool(resume), wait=wait) as camp:
+                         tracking_uri=tracking_uri, resume=bool(resume), wait=wait,
+                         phases=names, params=params) as camp:
             summary["uid"] = camp.uid
             try:
                 _run_phases(camp, cfg, names, summary)
@@ -148,7 +152,7 @@ def _run_phases(camp, cfg: Config, names: list[str], summary: dict) -> None:
             continue
         if name not in names:
             continue
-        with camp.phase(name, index=PHASES.index(name) + 1) as ph:
+        with camp.phase(name, index=PHASES.index(name) + 1) as ph, reporting_to(ph):
             summary["phases"][name] = MODULES[name].run(cfg, ph)
         _remember(cfg, name, ph.uid)
 

@@ -25,7 +25,6 @@ from . import artifacts, encode, models, prompts, quantum, steering, train
 from .config import Config
 from .progress import progress
 
-TABLE = "generations.json"
 PROMPTS = "prompts.json"
 FLUENCY_LIMIT = 1.5  # issue 10: steered text may be at most 1.5x as perplexing as unsteered
 # direction -> (operator key, polarities of the prompts steered that way)
@@ -90,7 +89,8 @@ def run(cfg: Config, ph) -> dict:
                    "fluency": "perplexity under the unsteered model",
                    "fluency_limit": FLUENCY_LIMIT, "operator_bytes": op_bytes})
     table = [asdict(g) for g in gens]
-    ph.log_table({k: [r[k] for r in table] for k in table[0]}, TABLE)
+    ph.log_table({k: [r[k] for r in table] for k in table[0]},
+                 schema.GENERATIONS_TABLE)
     return results
 
 

@@ -157,14 +157,16 @@ class TrainConfig:
 def train_operator(op: UnitaryOperator, source: torch.Tensor, target: torch.Tensor,
                    cfg: TrainConfig, start_epoch: int = 0, optimizer_state: dict | None = None,
                    on_epoch: Callable[[int, float, float, dict], None] | None = None,
-                   label: str = "operator") -> int:
+                   label: str = "operator", offset: int = 0, of: int | None = None) -> int:
     """Full-batch Adam on 1 - Re<target|U source>. Calls `on_epoch(epoch, fidelity, loss,
-    optimizer_state)` after each epoch; stops at the target fidelity. Returns the epochs done."""
+    optimizer_state)` after each epoch; stops at the target fidelity. Returns the epochs done.
+    `offset` and `of` place its epochs in the phase's whole count (several operators)."""
     opt = torch.optim.Adam(op.parameters(), lr=cfg.lr)
     if optimizer_state:
         opt.load_state_dict(optimizer_state)
     epoch = start_epoch
-    with progress(label, total=cfg.epochs - start_epoch) as bar:
+    with progress(label, total=cfg.epochs - start_epoch, offset=offset + start_epoch,
+                  of=of) as bar:
         while epoch < cfg.epochs:
             overlap = (target.conj() * op(source)).sum(-1)
             loss = 1 - overlap.real.mean()

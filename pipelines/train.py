@@ -69,7 +69,7 @@ def run(cfg: Config, ph) -> dict:
     results: dict[str, float] = {}
     manifest = {}
     curves: dict[str, list[float]] = {d: [] for d in pairs}
-    for direction, (source, target) in pairs.items():
+    for turn, (direction, (source, target)) in enumerate(pairs.items()):
         op = _operator(cfg, source, target, results, direction)
         saved = done.get(direction, {})
         if saved:
@@ -86,7 +86,8 @@ def run(cfg: Config, ph) -> dict:
         if not saved.get("finished"):
             epochs = quantum.train_operator(op, source, target, tc, start_epoch=epochs,
                                             optimizer_state=saved.get("opt"), on_epoch=on_epoch,
-                                            label=f"training U_{direction}")
+                                            label=f"training U_{direction}",
+                                            offset=turn * cfg.epochs, of=len(pairs) * cfg.epochs)
             done[direction] = {"op": op.state_dict(), "epoch": epochs, "finished": True}
             ph.log_artifact(artifacts.save(done, cfg, f"{ph.uid}/{CHECKPOINT}"), "checkpoints")
         u = op.matrix().detach()

@@ -182,10 +182,13 @@ def two_campaigns(store, _two_campaigns_db):
 class FakeGpu:
     """One pretend device as NVML would describe it."""
 
-    def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0)):
+    def __init__(self, name, total_gb=80, used_gb=0.0, uuid=None, capability=(9, 0),
+                 utilization=0, power_w=0.0, power_limit_w=700.0):
         self.name, self.capability = name, capability
         self.total, self.used = int(total_gb * 10**9), int(used_gb * 10**9)  # decimal GB, as every *_gb tag
         self.uuid = uuid or f"GPU-{abs(hash(name)) % 10**8:08d}"
+        # what MLflow's own GPU monitor reads for its system/gpu_* series
+        self.utilization, self.power_w, self.power_limit_w = utilization, power_w, power_limit_w
 
 
 def _reset_hardware_caches():
@@ -231,6 +234,10 @@ def fake_nvml(cogit_env, monkeypatch):
             ),
             "nvmlSystemGetDriverVersion": lambda: driver,
             "nvmlSystemGetCudaDriverVersion_v2": lambda: cuda,
+            "nvmlDeviceGetUtilizationRates": lambda h: types.SimpleNamespace(
+                gpu=h.utilization, memory=0),
+            "nvmlDeviceGetPowerUsage": lambda h: int(h.power_w * 1000),  # milliwatts
+            "nvmlDeviceGetEnforcedPowerLimit": lambda h: int(h.power_limit_w * 1000),
         }
         for name, fake in fakes.items():
             monkeypatch.setattr(pynvml, name, fake)
@@ -241,3 +248,26 @@ def fake_nvml(cogit_env, monkeypatch):
 
 
 # ---- end fake NVML -------------------------------------------------------------------------
+
+
+# ---- issue 12: the `cogit` web app, on real servers with a small lab of runs -----------------
+@pytest.fixture(scope="session")
+def web_lab(tmp_path_factory):
+    """A real server (the `cogit` app, no logins) holding `support.web_lab`'s runs."""
+    from support import web_lab
+
+    for srv in serve_for_test(tmp_path_factory.mktemp("web-lab")):
+        yield web_lab.populate(web_lab.Lab(srv.url))
+
+
+@pytest.fixture(scope="session")
+def web_lab_auth(tmp_path_factory):
+    """The same behind MLflow's basic-auth (`cogit-basic-auth`); `.auth` is the admin's login,
+    `.reader` a user who may not read the private sweep's experiment."""
+    from support import web_lab
+
+    for srv in serve_for_test(tmp_path_factory.mktemp("web-lab-auth"), auth=True):
+        lab = web_lab.populate(web_lab.Lab(srv.url, auth=("admin", SERVER_ADMIN_PASSWORD)))
+        lab.reader = web_lab.add_reader(lab, web_lab.PRIVATE)
+        yield lab
+# ---- end issue 12 ------------------------------------------------------------------------------

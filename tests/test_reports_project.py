@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from support import synthetic as sy
 from cogit_tracker.cli import cli
+from support.cli_checks import one_line_error
 
 catalog = pytest.importorskip("cogit_tracker.machine.catalog")
 
@@ -20,14 +21,6 @@ def project_json(*args: str) -> dict:
     res = CliRunner().invoke(cli, ["project", *args, "--json"])
     assert res.exit_code == 0, res.output
     return json.loads(res.output)
-
-
-def one_line_error(args, *words):
-    res = CliRunner().invoke(cli, args)
-    assert res.exit_code == 2, res.output
-    lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error:"), res.output
-    assert all(w in lines[0] for w in words), lines[0]
 
 
 def test_phases_are_classed_and_scaled_by_the_bounding_figure(two_campaigns):

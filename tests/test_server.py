@@ -32,7 +32,7 @@ def test_command_line_carries_no_secret(tmp_path):
     cmd = server.command(spec)
     assert cmd[cmd.index("--backend-store-uri") + 1] == \
         "postgresql+psycopg2://postgres@127.0.0.1:5432/cogit"
-    assert cmd[cmd.index("--app-name") + 1] == "basic-auth"
+    assert cmd[cmd.index("--app-name") + 1] == "cogit-basic-auth"
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     env = server.environment(spec, {"MLFLOW_AUTH_ADMIN_PASSWORD": "x" * 12})
     assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"

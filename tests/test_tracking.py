@@ -34,7 +34,7 @@ def test_campaign_and_phases_are_nested_and_fully_described(store):
     c = run_of(camp)
     p = run_of(ph)
     assert c.info.status == p.info.status == "FINISHED"
-    assert c.info.run_name == "run-002" and p.info.run_name == "train"
+    assert c.info.run_name == "run-002" and p.info.run_name == "train · run-002"
     assert p.data.tags["mlflow.parentRunId"] == c.info.run_id
     assert set(PHASE_TAGS) <= set(p.data.tags), set(PHASE_TAGS) - set(p.data.tags)
     assert set(END_METRICS) <= set(p.data.metrics)

@@ -56,13 +56,23 @@ def _log(uri, mode: str = "read"):
 @click.option("--link", "links", multiple=True, metavar="RUN[:ROLE]",
               help="Run id, cogit.uid or campaign label; role context|evidence|validation|"
                    "supersedes (default evidence).")
+@click.option("--from-advice", metavar="CAMPAIGN",
+              help="Draft the record from `cogit-log advise CAMPAIGN`: options with their "
+                   "figures, the chosen one, criteria from its projection; linked as context.")
+@click.option("--choose", metavar="LABEL|KEY",
+              help="With --from-advice: the option (default: the cheapest that fits).")
+@click.option("--setup-min", type=float, metavar="N",
+              help="With --from-advice: minutes of set-up, as for `advise`.")
 @tracking_option
 @json_option
 def decision_new(no_input, edit, from_file, title, context, problem, analysis, options, chosen,
-                 reason, tradeoffs, debt, implications, criteria, links, tracking_uri, as_json):
+                 reason, tradeoffs, debt, implications, criteria, links, from_advice, choose,
+                 setup_min, tracking_uri, as_json):
     """Record a new decision under the next free number.
 
-    Interactive by default: one prompt per section, a loop for options and criteria.
+    Interactive by default: one prompt per section, a loop for options and criteria. With
+    --from-advice, the record is drafted from the options table and opened in $EDITOR
+    (unless --no-input).
 
     \b
     Example:
@@ -74,9 +84,23 @@ def decision_new(no_input, edit, from_file, title, context, problem, analysis, o
             --reason "CPU operators too slow" \\
             --criterion "Phase 3 under 15 min :: phase[intervene].duration_s < 900" \\
             --link run-002:validation
+        cogit-log decision new --from-advice run-001 --choose h100-sxm --no-input
     """
     from ..decisions import compose
 
+    given = {"--edit": edit, "--from-file": from_file, "--title": title, "--context": context,
+             "--problem": problem, "--analysis": analysis, "--option": options,
+             "--chosen": chosen, "--reason": reason, "--tradeoffs": tradeoffs, "--debt": debt,
+             "--implications": implications, "--criterion": criteria, "--choose": choose,
+             "--setup-min": setup_min is not None}
+    compose.check_modes(from_advice, given)
+    if from_advice:
+        from ..store.uri import tracking_uri as resolve
+
+        uri = resolve(tracking_uri, "write")
+        _recorded(_from_advice(uri, from_advice, choose, setup_min, links, no_input), uri,
+                  as_json)
+        return
     if no_input:
         d = compose.from_options(title, context, problem, list(options), chosen, reason,
                                  list(criteria), analysis, tradeoffs, debt, implications)
@@ -87,12 +111,25 @@ def decision_new(no_input, edit, from_file, title, context, problem, analysis, o
     else:
         d = prompts.interactive()
     log = _log(tracking_uri, "write")
-    d = log.create(d, [compose.link_arg(v) for v in links])
+    _recorded(log.create(d, [compose.link_arg(v) for v in links]), log.uri, as_json)
+
+
+def _from_advice(uri, campaign, choose, setup_min, links, no_input):
+    from ..decisions import compose, from_advice
+    from ..planning.options import DEFAULT_SETUP_MIN
+
+    return from_advice.decide(
+        uri, campaign, choose, DEFAULT_SETUP_MIN if setup_min is None else setup_min,
+        [compose.link_arg(v) for v in links], None if no_input else prompts.edit_draft)
+
+
+def _recorded(d, uri: str, as_json) -> None:
     if as_json:
         emit_json(d.to_dict())
     else:
-        click.echo(f"Recorded {d.heading} ({d.status}, {len(d.links)} links) in "
-                   f"{redact(log.uri)}")
+        click.echo(f"Recorded {d.heading} ({d.status}, {len(d.links)} links, "
+                   f"{sum(c.expr is not None for c in d.criteria)} checkable criteria) "
+                   f"in {redact(uri)}")
 
 
 @decision_group.command("list")
@@ -172,6 +209,27 @@ def decision_status(number, status, by, tracking_uri):
     """
     d = _log(tracking_uri).set_status(number, status, by)
     click.echo(f"{d.heading}: {d.status}" + (f" (by #{by:03d})" if by else ""))
+
+
+@decision_group.command("criterion")
+@click.argument("number", type=int)
+@click.argument("index", type=int)
+@click.argument("expr")
+@tracking_option
+def decision_criterion(number, index, expr, tracking_uri):
+    """Make criterion INDEX (1, 2, ...) of decision NUMBER checkable with EXPR, or manual
+    again with '-'. Kept in the record and its markdown export; `verify` checks it.
+
+    \b
+    Example:
+        cogit-log decision criterion 2 1 \\
+            "phase[intervene].duration_s < 900 where gpu.key = h100-sxm"
+        cogit-log decision criterion 2 5 "sum(cost_usd) < 1.00"
+    """
+    d = _log(tracking_uri).set_criterion(number, index, expr)
+    crit = d.criteria[index - 1]
+    click.echo(f"{d.heading}, criterion {index}: {crit.text} — "
+               f"{crit.expr and f'`{crit.expr}`' or '(manual)'}")
 
 
 @decision_group.command("verify")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from ..planning import advice, memory
+from ..planning import advice, memory, track
 from ..schema import GB, PRECISIONS
 from ..table import Column, Table
-from .group import cli, json_option
+from .group import cli, json_option, tracking_option
 from .render import emit, emit_json
 
 
@@ -24,9 +24,13 @@ from .render import emit, emit_json
 @click.option("--seq-len", default="512", show_default=True, metavar="T",
               help="Tokens in flight (KV cache, activations).")
 @click.option("--batch", default="1", show_default=True, metavar="B", help="Batch size.")
+@click.option("--log", "log_it", is_flag=True,
+              help="Record the plan for --gpu as a prediction; `report --accuracy` holds it "
+                   "against the campaign that later runs this model, precision and GPU.")
+@tracking_option
 @json_option
 def plan_cmd(model, params, precision, quantum_dim, operators, gpu, all_gpus, training,
-             seq_len, batch, as_json) -> None:
+             seq_len, batch, log_it, tracking_uri, as_json) -> None:
     """Predict GPU memory for a model plus quantum operators, and where the operators go.
 
     \b
@@ -34,15 +38,22 @@ def plan_cmd(model, params, precision, quantum_dim, operators, gpu, all_gpus, tr
         cogit-log plan --model Qwen/Qwen2.5-7B-Instruct --precision fp32 \\
             --quantum-dim 9333 --operators 2 --gpu rtx-5090
         cogit-log plan --params 7.6B --precision fp16 --quantum-dim 9333 --all --json
+        cogit-log plan --model Qwen/Qwen2.5-7B-Instruct --precision fp16 \\
+            --quantum-dim 9333 --gpu h100-sxm --log
     """
     result = memory.plan_for_gpus(
         memory.plan(model=model, params=params, precision=precision, quantum_dim=quantum_dim,
                     operators=operators, training=training, seq_len=seq_len, batch=batch),
         gpu=gpu, all_gpus=all_gpus)
+    logged = track.log_plan(result, model, tracking_uri) if log_it else None
     if as_json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), **({"prediction_run_id": logged} if logged else {})})
         return
-    for table in plan_tables(result):
+    tables = plan_tables(result)
+    if logged:
+        tables[-1].notes.append(f"Plan logged as prediction run {logged}: `cogit-log report "
+                                f"--accuracy` compares it with the campaign that runs it.")
+    for table in tables:
         emit(table)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..decisions.compose import criterion_arg, editor_template, from_text, now_utc
+from ..decisions.compose import criterion_arg, editable, editor_template, from_text, now_utc
 from ..decisions.model import Decision, Option, default_status, validate
 from ..errors import BadInput
 
@@ -14,6 +14,13 @@ def from_editor() -> Decision:
     if edited is None:
         raise BadInput("--edit: the editor closed without saving; nothing recorded")
     return from_text(edited, "(editor)")
+
+
+def edit_draft(draft: Decision) -> Decision:
+    """A drafted record (`--from-advice`) in `$EDITOR`; kept as drafted if left unchanged."""
+    text = editable(draft)
+    edited = click.edit(text, extension=".md", require_save=False)
+    return from_text(edited if edited is not None else text, "(editor)")
 
 
 def interactive() -> Decision:

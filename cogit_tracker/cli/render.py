@@ -15,13 +15,12 @@ import json
 import math
 import os
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
 from ..errors import BadInput
-from ..table import Table
+from ..table import Table, fmt_value
 
 FORMATS = ("table", "md", "csv", "json", "html")
 # rich lays out ~500-1000 rows a second here; past this many rows `table` prints the
@@ -30,37 +29,6 @@ RICH_MAX_ROWS = 400
 LEFT = ("text", "status", "when")  # column kinds that read left-aligned
 STATUS_STYLE = {"FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan",
                 "pass": "green", "fail": "red", "pending": "yellow", "manual": "dim"}
-
-
-def fmt_value(value, kind: str) -> str:
-    """Human form of a raw value; blank for missing, so a missing figure never reads as 0."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    formats = {
-        "seconds": lambda v: _duration(float(v)),
-        "usd": lambda v: f"${v:,.2f}" if abs(v) >= 0.01 or v == 0 else f"${v:.4f}",
-        "gb": lambda v: f"{v:.1f}",
-        "ratio": lambda v: f"{v:.2f}x",
-        "fraction": lambda v: f"{v:.3f}",
-        "pt": lambda v: f"{v:+.1f}" if round(v, 1) else "+0.0",  # never "-0.0"
-        "pct": lambda v: f"{v:+.1f}%" if round(v, 1) else "+0.0%",
-        "float": lambda v: f"{v:,.1f}",
-        "int": lambda v: f"{v:,.0f}",
-        "when": lambda v: datetime.fromtimestamp(v / 1000, tz=timezone.utc)
-        .strftime("%Y-%m-%d %H:%M") if v else "",
-    }
-    return formats[kind](value) if kind in formats else str(value)
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, sec = divmod(rest, 60)
-    if h:
-        return f"{h}h {m:02d}m"
-    if m:
-        return f"{m}m {sec:02d}s"
-    return f"{sec}s"
 
 
 def render(table: Table, fmt: str, width: int = 160) -> str:
@@ -85,6 +53,14 @@ def check_output(path: str | None) -> None:
             (target.exists() and not os.access(target, os.W_OK)):
         raise BadInput(f"output {path!r} cannot be written; accepted: a file in an existing, "
                        f"writable folder")
+
+
+def check_alone(flag: str, others: dict[str, object]) -> None:
+    """A mode flag that takes none of the other options: naming one is bad input."""
+    given = [name for name, value in others.items() if value]
+    if given:
+        raise BadInput(f"{flag} takes no {given[0]}; accepted with it: --format, --output, "
+                       f"--json, --tracking-uri")
 
 
 def emit(table: Table, fmt: str = "table", output: str | None = None) -> None:
@@ -145,8 +121,18 @@ def _cells(table: Table, row: dict) -> list[str]:
 
 
 def _rich(table: Table, width: int) -> str:
+    buf = io.StringIO()
+    _console(buf, width).print(rich_view(table))
+    return buf.getvalue()
+
+
+def rich_view(table: Table):
+    """The table and its notes as one rich renderable: what `_rich` prints, and what
+    `runs watch` keeps redrawing in place."""
+    from rich.console import Group
     from rich.markup import escape
     from rich.table import Table as RichTable
+    from rich.text import Text
 
     out = RichTable(title=escape(table.title), title_justify="left")
     for c in table.columns:
@@ -155,12 +141,17 @@ def _rich(table: Table, width: int) -> str:
     for row in table.rows:
         cells = [_styled(escape(text), c.kind) for c, text in zip(table.columns, _cells(table, row))]
         out.add_row(*cells, end_section=bool(row.get("_section_end")), style=row.get("_style"))
-    buf = io.StringIO()
-    console = _console(buf, width)
-    console.print(out)
-    for note in table.notes:
-        console.print(note, markup=False)
-    return buf.getvalue()
+    return Group(out, *(Text(note) for note in table.notes))
+
+
+def row_line(table: Table, row: dict) -> str:
+    """One row as one plain line (text cells as they are, figures after their title): how
+    `runs watch` reports off a terminal, where a redrawn table would be noise in a log."""
+    parts = []
+    for c, text in zip(table.columns, _cells(table, row)):
+        if text:
+            parts.append(text if c.kind in LEFT else f"{c.title} {text}")
+    return "  ".join(parts)
 
 
 def _styled(text: str, kind: str) -> str:

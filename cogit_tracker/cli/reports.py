@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from ..planning import track
 from ..planning.projection import make_projection
 from ..reports.compare import make_compare, two_sides
 from ..reports.report import make_report
 from ..schema import PRECISIONS
 from ..store.uri import tracking_uri as resolve
 from .group import cli, json_option, tracking_option
-from .render import FORMATS, check_output, emit
+from .render import FORMATS, check_alone, check_output, emit
 
 
 def _report_output(fn):
@@ -32,6 +33,8 @@ def _experiment_option(fn):
 @_experiment_option
 @click.option("--campaign", "campaigns", multiple=True, metavar="L",
               help="Campaign label, run id or uid (repeatable; default: all).")
+@click.option("--gpu", "gpus", multiple=True, metavar="KEY",
+              help="Only campaigns on this catalog GPU key, e.g. h100-sxm (repeatable).")
 @click.option("--group-by", default=None, metavar="KEYS",
               help="Comma-separated: gpu.key, gpu.name, gpu.count, precision, provider, model, "
                    "phase, experiment. Groups show medians.")
@@ -39,10 +42,13 @@ def _experiment_option(fn):
               help="Add ratio columns against this campaign (or group, e.g. rtx-5090/fp16).")
 @click.option("--log", "log_charts", is_flag=True,
               help="Also log each campaign's charts to its run (shown by mlflow ui).")
+@click.option("--accuracy", is_flag=True,
+              help="Instead: the track record, every plan or projection logged with --log "
+                   "against the campaign that later ran it (time, cost, peak, % error).")
 @_report_output
 @tracking_option
-def report_cmd(experiments, campaigns, group_by, baseline, log_charts, fmt, output, as_json,
-               tracking_uri):
+def report_cmd(experiments, campaigns, gpus, group_by, baseline, log_charts, accuracy, fmt,
+               output, as_json, tracking_uri):
     """Time, cost, VRAM and fidelity per campaign and phase, with totals.
 
     Reads only the columns a report needs straight from sqlite/PostgreSQL stores; uses
@@ -53,12 +59,20 @@ def report_cmd(experiments, campaigns, group_by, baseline, log_charts, fmt, outp
     Example:
         cogit-log report
         cogit-log report --campaign run-001 --campaign run-002 --baseline run-001
+        cogit-log report --experiment cogit-qmech --gpu h100-sxm --json
         cogit-log report --group-by gpu.key,precision --format md
         cogit-log report --format html --output report.html
+        cogit-log report --accuracy
     """
     check_output(output)
+    if accuracy:
+        check_alone("--accuracy", {"--experiment": experiments, "--campaign": campaigns,
+                                   "--gpu": gpus, "--group-by": group_by, "--baseline": baseline,
+                                   "--log": log_charts})
+        emit(track.accuracy(resolve(tracking_uri, "read")), "json" if as_json else fmt, output)
+        return
     table = make_report(resolve(tracking_uri, "read"), experiments, campaigns, group_by, baseline,
-                        charts=fmt == "html" and not as_json, log=log_charts)
+                        charts=fmt == "html" and not as_json, log=log_charts, gpus=gpus)
     emit(table, "json" if as_json else fmt, output)
 
 
@@ -92,7 +106,8 @@ def compare_cmd(a, b, a_filter, b_filter, experiments, fmt, output, as_json, tra
 @cli.command("project")
 @click.argument("campaign")
 @click.option("--to", "to", required=True, metavar="GPU_KEY",
-              help="Target catalog GPU key (see `cogit-log gpus`).")
+              help="Target catalog GPU key (see `cogit-log gpus`); `none`: a GPU-less "
+                   "campaign's own host (e.g. at another --precision).")
 @click.option("--precision", default=None, metavar="P",
               help=f"Project at another precision ({', '.join(PRECISIONS)}).")
 @click.option("--log", "log_it", is_flag=True,
@@ -113,6 +128,7 @@ def project_cmd(campaign, to, precision, log_it, experiments, fmt, output, as_js
     Example:
         cogit-log project run-001 --to h100-sxm
         cogit-log project run-001 --to rtx-4090 --precision int8 --log
+        cogit-log project cpu-run --to none --precision int8 --log
     """
     check_output(output)
     table = make_projection(resolve(tracking_uri, "read"), campaign, to, precision, log_it,

@@ -1,24 +1,28 @@
-"""`cogit-log runs list | reap`: campaign and phase runs, and the dead ones among them."""
+"""`cogit-log runs list | reap | watch`: campaign and phase runs, the dead ones among them,
+and the running ones as they run."""
 from __future__ import annotations
 
 import dataclasses
+import sys
+import time
 
 import click
 
-from ..runtime import liveness
+from ..runtime import liveness, watch
 from ..table import Column, Table
 from .group import cli, json_option, tracking_option
-from .render import emit, emit_json
+from .render import emit, emit_json, rich_view, row_line
 
 
 @cli.group()
 def runs() -> None:
-    """Campaign and phase runs: list them, reap the dead ones.
+    """Campaign and phase runs: list them, reap the dead ones, watch the running ones.
 
     \b
     Example:
         cogit-log runs list --campaign run-002
         cogit-log runs reap --dry-run
+        cogit-log runs watch --campaign run-002
     """
 
 
@@ -57,6 +61,51 @@ def runs_reap(tracking_uri, stale_after, dry_run, as_json) -> None:
     """
     rows = liveness.reap(tracking_uri, stale_after_s=stale_after, dry_run=dry_run)
     _show(rows, ("Would reap" if dry_run else "Reaped") + f" {len(rows)} run(s)", as_json)
+
+
+@runs.command("watch")
+@tracking_option
+@click.option("--campaign", default=None, help="Only this campaign label.")
+@click.option("--interval", default=2.0, show_default=True, type=float, metavar="S",
+              help="Seconds between looks at the store.")
+@click.option("--stale-after", "stale_after", default=liveness.DEFAULT_STALE_AFTER_S,
+              show_default=True, type=float, metavar="S",
+              help="Seconds without a heartbeat after which a running phase shows as stale.")
+def runs_watch(tracking_uri, campaign, interval, stale_after) -> None:
+    """Watch running phases: elapsed, progress, ETA, cost so far, projected cost, heartbeat
+    age (a stale one stands out). Exits once they have all ended. On a terminal the table
+    redraws in place; elsewhere (a pipe, a log) a line is printed when a phase's figures change.
+
+    \b
+    Example:
+        cogit-log runs watch
+        cogit-log runs watch --campaign run-002 --interval 5
+    """
+    snapshots = watch.watch(tracking_uri, campaign, interval, stale_after)
+    if sys.stdout.isatty():
+        _watch_live(snapshots)
+    else:
+        _watch_lines(snapshots)
+
+
+def _watch_live(snapshots) -> None:
+    from rich.live import Live
+
+    with Live(rich_view(watch.as_table([])), refresh_per_second=2) as live:
+        for rows in snapshots:
+            live.update(rich_view(watch.as_table(rows)))
+
+
+def _watch_lines(snapshots) -> None:
+    printed: dict[str, tuple] = {}
+    rows: list[watch.Watched] = []
+    for rows in snapshots:
+        table = watch.as_table(rows)
+        for row, cells in zip(rows, table.rows):
+            if printed.get(row.run_id) != row.state():
+                printed[row.run_id] = row.state()
+                click.echo(f"{time.strftime('%H:%M:%S')}  {row_line(table, cells)}")
+    click.echo("No phase is running." if not rows else "All watched phases have ended.")
 
 
 def _show(rows: list[liveness.RunState], title: str, as_json: bool) -> None:

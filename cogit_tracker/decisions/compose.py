@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import BadInput
 from ..schema import LINK_ROLES
-from .markdown import parse, parse_file, template
+from .markdown import parse, parse_file, render, template
 from .model import Criterion, Decision, Option, default_status, validate
 from .verify import parse_criterion
 
@@ -77,15 +77,40 @@ def from_options(title: str | None, context: str, problem: str, options: list[st
     return d
 
 
+def check_modes(from_advice: str | None, given: dict[str, object]) -> None:
+    """`--from-advice` drafts the whole record, so it takes no section of it by hand; and
+    `--choose` and `--setup-min` mean nothing without it."""
+    if from_advice:
+        clash = [flag for flag, value in given.items()
+                 if value and flag not in ("--choose", "--setup-min")]
+        if clash:
+            raise BadInput(f"{clash[0]}: --from-advice drafts the whole record; accepted with "
+                           f"it: --choose, --setup-min, --link, --no-input")
+        return
+    for flag in ("--choose", "--setup-min"):
+        if given.get(flag):
+            raise BadInput(f"{flag}: only goes with --from-advice CAMPAIGN")
+
+
 def from_file(path: str | Path) -> Decision:
     parsed = parse_file(path)
     return _one(parsed.decisions, str(path))
 
 
+def _unnumbered(text: str) -> str:
+    """The heading of a record without a number as the parser reads it back."""
+    return text.replace("## Decision #new:", "## Decision:", 1)
+
+
+def editable(d: Decision) -> str:
+    """A record not yet numbered, as markdown to edit and read back (`## Decision: Title`)."""
+    return _unnumbered(render(d))
+
+
 def editor_template() -> str:
     """The template a user fills in `$EDITOR`, dated now."""
     date, time = now_utc()
-    text = template().replace("## Decision #new:", "## Decision:", 1)
+    text = _unnumbered(template())
     return text.replace("**Context:**", f"**Date:** {date}\n**Time:** {time}\n**Context:**", 1)
 
 

@@ -8,21 +8,20 @@ creation, live in tags and are copied back into the artifacts on every change.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from pathlib import Path
 
 from mlflow.exceptions import MlflowException
 
 from .. import schema as S
-from ..errors import BadInput, Failure
+from ..errors import BadInput, Failure, Unknown
+from ..runtime.provenance import run_context_tags
 from ..store import query
+from ..store.artifacts import ArtifactReader, client_reader, quiet_mlflow
+from ..store.ops import ensure_experiment
 from ..store.uri import tracking_uri
 from .markdown import render
 from .model import Decision, check_role, validate
@@ -61,6 +60,7 @@ class LinkedRun:
     status: str
     metrics: dict[str, float]
     tags: dict[str, str]
+    experiment_id: str = ""
     phases: list["LinkedRun"] = field(default_factory=list)
 
     def view(self) -> RunView:
@@ -85,8 +85,12 @@ class Verification:
 class DecisionLog:
     """The Captain's Log on one tracking store."""
 
-    def __init__(self, uri: str | None = None, mode: str = "write"):
+    def __init__(self, uri: str | None = None, mode: str = "write",
+                 read_artifact: ArtifactReader | None = None):
+        """`read_artifact` reads a run's `decision.json`; by default through the client (the
+        `cogit` web app, inside the server, reads the server's artifact store itself)."""
         self.uri = tracking_uri(uri, mode)
+        self._read_artifact = read_artifact
 
     @cached_property
     def client(self):
@@ -96,17 +100,15 @@ class DecisionLog:
 
         return MlflowClient(tracking_uri=self.uri)
 
+    @cached_property
+    def read_artifact(self) -> ArtifactReader:
+        return self._read_artifact or client_reader(self.client)
+
     # ------------------------------------------------------------ lookup
 
     @cached_property
     def experiment_id(self) -> str:
-        exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)
-        if exp is not None:
-            return exp.experiment_id
-        try:
-            return self.client.create_experiment(S.DECISION_EXPERIMENT)
-        except MlflowException:          # created by a concurrent writer a moment ago
-            return self.client.get_experiment_by_name(S.DECISION_EXPERIMENT).experiment_id
+        return ensure_experiment(self.client, S.DECISION_EXPERIMENT)
 
     @cached_property
     def numbers(self):
@@ -126,19 +128,34 @@ class DecisionLog:
     def _run(self, number: int):
         runs = self._decision_runs({S.DECISION_NUMBER: f"{number:03d}"})
         if not runs:
-            raise BadInput(f"decision #{number:03d}: no such decision in {self.uri} "
-                           "(see `cogit-log decision list`)")
+            raise Unknown(f"decision #{number:03d}: no such decision in {self.uri} "
+                          "(see `cogit-log decision list`)")
         return runs[0]
 
     def entries(self) -> list[Entry]:
-        out = []
-        for r in self._decision_runs():
-            t = r.data.tags
-            out.append(Entry(int(t[S.DECISION_NUMBER]), t.get(S.DECISION_TITLE, ""),
-                             t.get(S.DECISION_DATE, ""), t.get(S.DECISION_STATUS, ""),
-                             sum(k.startswith(S.LINK_PREFIX) for k in t),
-                             t.get(S.DECISION_VERIFICATION, ""), r.info.run_id))
-        return sorted(out, key=lambda e: e.number)
+        return sorted((_entry(r) for r in self._decision_runs()), key=lambda e: e.number)
+
+    def entry(self, number: int) -> Entry:
+        """What the tags say of one decision (its last verification among them)."""
+        return _entry(self._run(number))
+
+    def supersede_chain(self, number: int) -> list[Entry]:
+        """Every decision joined to `number` by `supersedes` links, either way and through
+        others, oldest first: what it replaced and what replaced it (itself included)."""
+        runs = {int(r.data.tags[S.DECISION_NUMBER]): r for r in self._decision_runs()}
+        joined: dict[int, set[int]] = {n: set() for n in runs}
+        for older, run in runs.items():   # the replaced decision's run names its replacement
+            for newer, role in S.linked_decisions(run.data.tags).items():
+                if role == "supersedes" and newer in joined:
+                    joined[older].add(newer)
+                    joined[newer].add(older)
+        seen, todo = set(), [number]
+        while todo:
+            n = todo.pop()
+            if n in joined and n not in seen:
+                seen.add(n)
+                todo += joined[n]
+        return [_entry(runs[n]) for n in sorted(seen)]
 
     def load(self, number: int) -> Decision:
         run = self._run(number)
@@ -149,9 +166,7 @@ class DecisionLog:
         record cannot be read."""
         number = run.data.tags.get(S.DECISION_NUMBER, "?")
         try:
-            with tempfile.TemporaryDirectory() as tmp, _quiet():
-                path = self.client.download_artifacts(run.info.run_id, "decision.json", tmp)
-                d = Decision.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+            d = Decision.from_dict(json.loads(self.read_artifact(run, "decision.json")))
         except (MlflowException, OSError, ValueError, TypeError, KeyError,
                 AttributeError) as exc:
             raise Failure(f"decision #{number}: its record (decision.json of run "
@@ -212,7 +227,7 @@ class DecisionLog:
         try:
             run_id = self._create_run(d)
             self._artifacts(run_id, d)
-            with _quiet():
+            with quiet_mlflow():
                 self.client.set_terminated(run_id)
             for run, role in targets:
                 self.client.set_tag(run.info.run_id, S.decision_tag(d.number), role)
@@ -238,7 +253,7 @@ class DecisionLog:
         tags = {S.UID: uuid.uuid4().hex, S.KIND: "decision", **self._tags(d)}
         tags.update({S.link_tag(uid): role for uid, role in d.links.items()})
         return self.client.create_run(self.experiment_id, run_name=d.heading,
-                                      tags=tags).info.run_id
+                                      tags=run_context_tags(tags)).info.run_id
 
     def _tags(self, d: Decision) -> dict[str, str]:
         md = render(d)
@@ -303,12 +318,32 @@ class DecisionLog:
             self.link(by, run.data.tags[S.UID], "supersedes")
         return d
 
+    def set_criterion(self, number: int, index: int, expr: str) -> Decision:
+        """Make criterion `index` (1-based) of a decision checkable with `expr`, e.g. the
+        imported log's "H100 Phase 3 completes in <15 min"; `-` makes it manual again. Kept in
+        `decision.json` and in the markdown export (`text — `expr``)."""
+        run = self._run(number)
+        d = self._record(run)
+        if not 1 <= index <= len(d.criteria):
+            raise BadInput(f"criterion {index}: decision #{number:03d} has "
+                           f"{len(d.criteria)} criteria; accepted: 1 to {len(d.criteria)}"
+                           if d.criteria else
+                           f"criterion {index}: decision #{number:03d} has no criteria")
+        expr = expr.strip()
+        if expr != "-":
+            parse_criterion(expr, where=f"criterion {index}")
+        d.criteria[index - 1].expr = None if expr == "-" else expr
+        self._save(run.info.run_id, d)
+        return d
+
     # ------------------------------------------------------------ evidence
 
-    def linked_runs(self, d: Decision) -> list[LinkedRun]:
-        """The runs a decision links to, each campaign with its phase runs."""
+    def linked_runs(self, d: Decision, experiment_ids: list[str] | None = None) -> list[LinkedRun]:
+        """The runs a decision links to, each campaign with its phase runs; only those in
+        `experiment_ids` when given (what a reader of the `cogit` pages may see)."""
         out = []
-        ids = [e.experiment_id for e in query.experiments(self.client)]
+        ids = experiment_ids if experiment_ids is not None else \
+            [e.experiment_id for e in query.experiments(self.client)]
         for uid, role in d.links.items():
             run = query.find(self.client, uid, ids)
             if run is None:
@@ -320,16 +355,16 @@ class DecisionLog:
             out.append(item)
         return out
 
+    def check(self, d: Decision, runs: list[LinkedRun]) -> list[tuple[object, Outcome]]:
+        """Each criterion of `d` against its linked `runs`, as they stand; writes nothing."""
+        views = [r.view() for r in runs]
+        return [(crit, Outcome("manual", None, 0) if crit.expr is None
+                 else evaluate(parse_criterion(crit.expr), views)) for crit in d.criteria]
+
     def verify(self, number: int) -> Verification:
         run = self._run(number)
         d = self._record(run)
-        views = [r.view() for r in self.linked_runs(d)]
-        results = []
-        for crit in d.criteria:
-            if crit.expr is None:
-                results.append((crit, Outcome("manual", None, 0)))
-            else:
-                results.append((crit, evaluate(parse_criterion(crit.expr), views)))
+        results = self.check(d, self.linked_runs(d))
         found = verdict([o for _, o in results])
         changed = found is not None and d.status != "superseded" and found != d.status
         if changed:
@@ -339,22 +374,11 @@ class DecisionLog:
         return ver
 
 
-@contextmanager
-def _quiet():
-    """MLflow writes a download bar, and on HTTP stores a "View run" link, to stdout, which
-    would corrupt `--json` output; both have an environment switch, set only meanwhile."""
-    switches = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-                "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
-    old = {key: os.environ.get(key) for key in switches}
-    os.environ.update(switches)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def _entry(run) -> Entry:
+    t = run.data.tags
+    return Entry(int(t[S.DECISION_NUMBER]), t.get(S.DECISION_TITLE, ""), t.get(S.DECISION_DATE, ""),
+                 t.get(S.DECISION_STATUS, ""), sum(k.startswith(S.LINK_PREFIX) for k in t),
+                 t.get(S.DECISION_VERIFICATION, ""), run.info.run_id)
 
 
 def _phase_order(p: LinkedRun) -> tuple[int, str]:
@@ -366,7 +390,8 @@ def _linked(run, role: str) -> LinkedRun:
     t = run.data.tags
     return LinkedRun(role, t.get(S.UID, ""), run.info.run_id, t.get(S.KIND, ""),
                      t.get(S.CAMPAIGN, ""), t.get(S.PHASE, ""), t.get(S.GPU_KEY, ""),
-                     t.get(S.PRECISION, ""), run.info.status, dict(run.data.metrics), dict(t))
+                     t.get(S.PRECISION, ""), run.info.status, dict(run.data.metrics), dict(t),
+                     run.info.experiment_id)
 
 
 def _is_day(text: str) -> bool:

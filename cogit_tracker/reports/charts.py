@@ -1,6 +1,7 @@
 """Report charts as PNG (matplotlib, Agg: no display needed): time per phase stacked per
-campaign, cost per campaign, fidelity per epoch. The same figures go inline into the HTML
-report and, with `report --log`, onto each campaign run so `mlflow ui` shows them."""
+campaign, cost per campaign, fidelity per epoch, one campaign's phases on a timeline. The same
+figures go inline into the HTML report and the `/cogit/` pages and, with `report --log`, onto
+each campaign run so `mlflow ui` shows them. Time axes pick the unit that fits the data."""
 from __future__ import annotations
 
 import io
@@ -26,20 +27,31 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def time_unit(seconds: float) -> tuple[str, float]:
+    """The unit a time axis reaching `seconds` reads best in, and its length in seconds: a
+    22 s campaign in hours reads 0.000 to 0.006, a 9-hour one in seconds 0 to 32,400."""
+    if seconds < 120:
+        return "seconds", 1.0
+    if seconds < 2 * 3600:
+        return "minutes", 60.0
+    return "hours", 3600.0
+
+
 def time_per_phase(campaigns: list[Campaign]):
-    """Horizontal bars, one per campaign, stacked by phase in hours."""
+    """Horizontal bars, one per campaign, stacked by phase."""
     plt = _pyplot()
     names = list(dict.fromkeys(p.name for c in campaigns for p in c.phases))
     fig, ax = plt.subplots(figsize=(9, 0.4 * len(campaigns) + 1.6))
+    unit, size = time_unit(max((c.totals().duration_s or 0 for c in campaigns), default=0))
     left = [0.0] * len(campaigns)
     labels = [c.label for c in campaigns]
     for name in names:
-        hours = [sum((p.figures.duration_s or 0) for p in c.phases if p.name == name) / 3600
+        spans = [sum((p.figures.duration_s or 0) for p in c.phases if p.name == name) / size
                  for c in campaigns]
-        ax.barh(labels, hours, left=left, label=name)
-        left = [a + b for a, b in zip(left, hours)]
+        ax.barh(labels, spans, left=left, label=name)
+        left = [a + b for a, b in zip(left, spans)]
     ax.invert_yaxis()
-    ax.set_xlabel("hours")
+    ax.set_xlabel(unit)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Time per phase")
     return fig
@@ -77,6 +89,30 @@ def fidelity_per_epoch(campaigns: list[Campaign]):
     return fig
 
 
+STATUS_COLOURS = {"FINISHED": "#4c9a2a", "FAILED": "#c0504d", "KILLED": "#e39b2d",
+                  "RUNNING": "#3b7dd8"}
+
+
+def timeline(campaign: Campaign):
+    """One campaign's phases as bars from their start to their end (a RUNNING one to its
+    measured duration), coloured by status, from the campaign's start."""
+    plt = _pyplot()
+    starts = [p.start_time for p in campaign.phases if p.start_time]
+    origin = min(starts + ([campaign.start_time] if campaign.start_time else []), default=0)
+    spans = [((p.start_time or origin) - origin) / 1000 for p in campaign.phases]
+    lengths = [((p.end_time - p.start_time) / 1000 if p.end_time and p.start_time
+                else p.figures.duration_s or 0) for p in campaign.phases]
+    unit, size = time_unit(max((a + b for a, b in zip(spans, lengths)), default=0))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(campaign.phases) + 1.4))
+    ax.barh([p.name for p in campaign.phases], [b / size for b in lengths],
+            left=[a / size for a in spans],
+            color=[STATUS_COLOURS.get(p.status, "#888") for p in campaign.phases])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{unit} from the campaign's start")
+    ax.set_title(f"Phases of {campaign.label}")
+    return fig
+
+
 def figures(campaigns: list[Campaign]) -> list[tuple[str, str, object]]:
     """(title, artifact file name, figure) for the first MAX_CAMPAIGNS campaigns."""
     shown = campaigns[:MAX_CAMPAIGNS]
@@ -90,6 +126,10 @@ def figures(campaigns: list[Campaign]) -> list[tuple[str, str, object]]:
 
 def pngs(campaigns: list[Campaign]) -> list[tuple[str, bytes]]:
     return [(title, _png(fig)) for title, _, fig in figures(campaigns)]
+
+
+def timeline_png(campaign: Campaign) -> bytes:
+    return _png(timeline(campaign))
 
 
 def log_to_runs(campaigns: list[Campaign], client) -> list[str]:

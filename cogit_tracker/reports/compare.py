@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..errors import BadInput
 from ..table import Column, Table
-from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, load, percent, points,
+from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, change, load, points,
                     ratio, select, status_counts)
 
 FILTER_KEYS = tuple(k for k in GROUP_KEYS if k != "phase")
@@ -86,12 +86,12 @@ def compare(campaigns: list[Campaign], a_spec: str | dict, b_spec: str | dict) -
                Column("a_cost", "A cost", "usd"), Column("b_cost", "B cost", "usd"),
                Column("x_cost", "B/A cost", "ratio"), Column("a_fidelity", "A fid", "fraction"),
                Column("b_fidelity", "B fid", "fraction"),
-               Column("d_fidelity", "B-A fid pt", "pt"), Column("p_fidelity", "B/A fid", "pct"),
+               Column("d_fidelity", "B-A fid pt", "pt"), Column("p_fidelity", "B/A fid", "error"),
                Column("a_shift", "A shift", "fraction"), Column("b_shift", "B shift", "fraction"),
-               Column("p_shift", "B/A shift", "pct"),
+               Column("p_shift", "B/A shift", "error"),
                Column("a_fluency", "A fluency", "ratio"),
                Column("b_fluency", "B fluency", "ratio"),
-               Column("p_fluency", "B/A fluency", "pct")]
+               Column("p_fluency", "B/A fluency", "error")]
     data = {"a": {"spec": a.name, "campaigns": [c.label for c in a.members]},
             "b": {"spec": b.name, "campaigns": [c.label for c in b.members]},
             "verdict": notes[0]}
@@ -122,11 +122,11 @@ def _cells(name: str, a_status: str, a: Figures, b_status: str, b: Figures) -> d
             "a_cost": a.cost_usd, "b_cost": b.cost_usd, "x_cost": ratio(b.cost_usd, a.cost_usd),
             "a_fidelity": a.fidelity, "b_fidelity": b.fidelity,
             "d_fidelity": points(b.fidelity, a.fidelity),
-            "p_fidelity": percent(b.fidelity, a.fidelity),
+            "p_fidelity": change(b.fidelity, a.fidelity),
             "a_shift": a.sentiment_shift, "b_shift": b.sentiment_shift,
-            "p_shift": percent(b.sentiment_shift, a.sentiment_shift),
+            "p_shift": change(b.sentiment_shift, a.sentiment_shift),
             "a_fluency": a.fluency_ratio, "b_fluency": b.fluency_ratio,
-            "p_fluency": percent(b.fluency_ratio, a.fluency_ratio)}
+            "p_fluency": change(b.fluency_ratio, a.fluency_ratio)}
 
 
 def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures) -> str:
@@ -145,10 +145,10 @@ def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures) -> str:
     fid = points(b_tot.fidelity, a_tot.fidelity)
     if fid is not None:
         parts.append(f"fidelity {fid:+.1f} pt")
-    for name, value in (("sentiment shift", percent(b_tot.sentiment_shift, a_tot.sentiment_shift)),
-                        ("fluency ratio", percent(b_tot.fluency_ratio, a_tot.fluency_ratio))):
+    for name, value in (("sentiment shift", change(b_tot.sentiment_shift, a_tot.sentiment_shift)),
+                        ("fluency ratio", change(b_tot.fluency_ratio, a_tot.fluency_ratio))):
         if value is not None:
-            parts.append(f"{name} {value:+.1f}%")
+            parts.append(f"{name} {value * 100:+.1f}%")
     line = f"B: {', '.join(parts)} (A = {a.name}, B = {b.name})"
     unfinished = [c.label for c in a.members + b.members
                   if c.status != "FINISHED" or any(p.status != "FINISHED" for p in c.phases)]

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 from .. import schema as s
 from ..errors import BadInput
 from ..store import query
-from ..store.uri import SQLITE_PREFIX, scheme
+from ..store.uri import check, scheme
 
 # Tags a report reads. Anything else on the run (params, system metrics...) is never fetched.
 TAGS = (
     s.UID, s.KIND, s.CAMPAIGN, s.MODEL, s.PRECISION, s.PROVIDER, s.PHASE, s.PHASE_INDEX,
     s.DTYPE_LOADED, s.GPU_NAME, s.GPU_KEY, s.GPU_COUNT, s.FAILURE, s.PARENT_RUN,
-    s.CPU_MODEL, s.CPU_GFLOPS, s.CPU_BANDWIDTH_GBS,
+    s.CPU_MODEL, s.CPU_GFLOPS, s.CPU_BANDWIDTH_GBS, s.RAM_TOTAL_GB, s.USD_PER_HOUR,
+    s.PHASES_PLANNED,
 )
 METRICS = (
     s.DURATION_S, s.COST_USD, s.VRAM_PEAK_GB, s.RAM_PEAK_GB, s.FIDELITY, s.GENERATIONS,
@@ -87,11 +87,7 @@ def fetch(uri: str, experiments: Iterable[str] | None = None, history: bool = Fa
 def _engine(uri: str):
     import sqlalchemy
 
-    if uri.startswith(SQLITE_PREFIX):
-        path = Path(uri[len(SQLITE_PREFIX):])
-        if not path.is_file():  # sqlalchemy would silently create an empty database
-            raise BadInput(f"tracking store {uri!r} does not exist; accepted: an existing store")
-    return sqlalchemy.create_engine(uri)
+    return sqlalchemy.create_engine(check(uri, "read"))  # sqlalchemy would create one
 
 
 def _sql_list(names: Iterable[str]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from .. import schema as s
-from ..errors import BadInput
+from ..errors import BadInput, Unknown
 from . import fetch
 
 # `--group-by` keys and where each is read from; `phase` and `experiment` are not tags.
@@ -56,6 +56,8 @@ class Phase:
     attrs: dict[str, str]     # the phase run's own tags (campaign.attr falls back to them)
     figures: Figures
     history: list[tuple[int, float]] = field(default_factory=list)  # fidelity per epoch
+    start_time: int | None = None   # epoch ms, as MLflow keeps them
+    end_time: int | None = None
 
     @property
     def status_text(self) -> str:
@@ -110,9 +112,10 @@ class Campaign:
 
 def load(uri: str, experiments: Sequence[str] | None = None,
          campaigns: Sequence[str] | None = None, history: bool = False,
-         client=None) -> list[Campaign]:
+         client=None, gpus: Sequence[str] = ()) -> list[Campaign]:
     """The selected campaigns with their phases, oldest first. Raises BadInput for an empty
-    store, an experiment without campaigns, or a campaign selector that matches nothing."""
+    store, an experiment without campaigns, a GPU key no campaign ran on, or a campaign
+    selector that matches nothing."""
     snap = fetch.fetch(uri, experiments, history=history, client=client)
     found = assemble(snap)
     if not found:
@@ -124,7 +127,17 @@ def load(uri: str, experiments: Sequence[str] | None = None,
         if missing:
             raise BadInput(f"no cogit campaigns in experiment {missing[0]!r}; accepted: "
                            f"{', '.join(sorted({c.experiment for c in found}))}")
+    found = on_gpus(found, gpus)
     return select(found, campaigns) if campaigns else found
+
+
+def on_gpus(campaigns: list[Campaign], gpus: Sequence[str]) -> list[Campaign]:
+    """The campaigns that ran on one of these catalog GPU keys (all, when none are given)."""
+    known = sorted({c.attr("gpu.key") or "-" for c in campaigns})
+    for key in gpus:
+        if key not in known:
+            raise BadInput(f"no campaign ran on GPU {key!r}; accepted: {', '.join(known)}")
+    return [c for c in campaigns if not gpus or (c.attr("gpu.key") or "-") in gpus]
 
 
 def assemble(snap: fetch.Snapshot) -> list[Campaign]:
@@ -145,7 +158,7 @@ def assemble(snap: fetch.Snapshot) -> list[Campaign]:
             row.run_id, row.tags.get(s.UID), row.tags.get(s.PHASE) or row.name,
             int(index) if index and index.lstrip("-").isdigit() else None,
             row.status, row.tags.get(s.FAILURE), row.tags, figures,
-            snap.history.get(row.run_id, [])))
+            snap.history.get(row.run_id, []), row.start_time, row.end_time))
     for camp in camps.values():
         camp.phases.sort(key=lambda p: (p.index is None, p.index or 0))
     return list(camps.values())
@@ -160,8 +173,8 @@ def select(campaigns: list[Campaign], selectors: Iterable[str]) -> list[Campaign
             known = sorted({c.label for c in campaigns})
             more = f", ... ({len(known)} in all)" if len(known) > 8 else ""
             shown = ", ".join(known[:8]) + more
-            raise BadInput(f"unknown campaign {sel!r}; accepted: a campaign label, run id or "
-                           f"uid ({shown})")
+            raise Unknown(f"unknown campaign {sel!r}; accepted: a campaign label, run id or "
+                          f"uid ({shown})")
         chosen += [c for c in hits if c not in chosen]
     return chosen
 
@@ -206,9 +219,10 @@ def ratio(value: float | None, ref: float | None) -> float | None:
     return value / ref if value is not None and ref else None
 
 
-def percent(value: float | None, ref: float | None) -> float | None:
-    """Change from `ref` to `value` in percent of |ref|: the log's "<2% degradation"."""
-    return (value - ref) / abs(ref) * 100 if value is not None and ref else None
+def change(value: float | None, ref: float | None) -> float | None:
+    """Relative change from `ref` to `value`, a fraction of |ref| (shown as +12%): the
+    log's "<2% degradation" as a computed figure."""
+    return (value - ref) / abs(ref) if value is not None and ref else None
 
 
 def points(value: float | None, ref: float | None) -> float | None:

@@ -122,7 +122,8 @@ def add_ratios(table: Table, baseline: str) -> None:
 
 def make_report(uri: str, experiments: Sequence[str] = (), campaigns: Sequence[str] = (),
                 group_by: str | None = None, baseline: str | None = None,
-                charts: bool = False, log: bool = False, client=None) -> Table:
+                charts: bool = False, log: bool = False, client=None,
+                gpus: Sequence[str] = ()) -> Table:
     """`cogit-log report`: load, tabulate, and (html or `log`) draw the charts.
 
     With `log`, each campaign's charts are also logged to its run under `cogit-report/`,
@@ -130,7 +131,7 @@ def make_report(uri: str, experiments: Sequence[str] = (), campaigns: Sequence[s
     """
     keys = parse_group_by(group_by)
     found = load(uri, experiments or None, campaigns or None, history=charts or log,
-                 client=client)
+                 client=client, gpus=gpus)
     table = report(found, keys, baseline)
     if charts or log:
         from . import charts as ch

@@ -61,7 +61,7 @@ def list_runs(tracking_uri: str | None = None, campaign: str | None = None,
               status: str | None = None, limit: int = 50) -> list[RunState]:
     """Campaign and phase runs, newest first."""
     client = store_uri.client(tracking_uri)
-    clauses = [f"tags.`{schema.KIND}` != 'decision'"]
+    clauses = [f"tags.`{schema.KIND}` != '{kind}'" for kind in ("decision", "prediction")]
     if status:
         status = status.upper()
         if status not in STATUSES:

@@ -4,7 +4,8 @@ MLflow has no heartbeat (a SIGKILLed run stays RUNNING forever) and its system m
 no peak. So, for each live campaign and phase run, this thread samples process RAM and GPU
 memory every `COGIT_SAMPLE_S` seconds (default 0.5) to keep the peaks, and every
 `COGIT_HEARTBEAT_S` seconds (default 15) refreshes the `cogit.heartbeat` tag and logs the cost
-so far, which is what `cogit-log runs reap` and a live budget need.
+and peaks so far, which is what `cogit-log runs reap` and a live budget need, and, for a phase
+that reports its progress, `progress`, `eta_s` and `projected_cost_usd` (`progress.py`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .. import schema, settings
 from ..machine import cost, hardware
 from ..redaction import redact
 from ..store.ops import now_ms
+from .progress import Progress
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Live:
     over_budget: bool = False
     stop_note: str = ""   # what the budget stop says, e.g. "budget $2.00 spent ($2.03 so far)"
     on_spent: Callable[[str], None] | None = None  # the campaign's budget stop (`budget.py`)
+    progress: Progress | None = None  # set by a phase's first `progress()` report
 
     @property
     def duration_s(self) -> float:
@@ -46,12 +49,26 @@ class Live:
     def cost_usd(self) -> float:
         return cost.cost_usd(self.duration_s, self.rate, self.gpu_count)
 
+    def figures(self, final: bool = False) -> dict[str, float]:
+        """Cost, peaks and, once progress was reported, progress, ETA and projected cost.
+        `final`: the run is ending, so nothing is left to run in it (ETA 0)."""
+        spent = self.cost_usd
+        out = {schema.COST_USD: spent, schema.VRAM_PEAK_GB: self.vram_peak / schema.GB,
+               schema.RAM_PEAK_GB: self.ram_peak / schema.GB}
+        if self.progress is None or not self.progress.reported:
+            return out
+        eta = 0.0 if final else self.progress.eta_s(time.monotonic())
+        out[schema.PROGRESS] = self.progress.fraction
+        if eta is not None:
+            out[schema.ETA_S] = eta
+            out[schema.PROJECTED_COST_USD] = spent + cost.cost_usd(eta, self.rate, self.gpu_count)
+        return out
+
     def heartbeat(self) -> None:
-        self.writer.submit({"op": "tags", "uid": self.uid, "tags": {schema.HEARTBEAT: now_ms()}})
-        self.writer.submit(
-            {"op": "metrics", "uid": self.uid,
-             "metrics": [[schema.COST_USD, self.cost_usd, now_ms(), 0]]}
-        )
+        stamp = now_ms()
+        self.writer.submit({"op": "tags", "uid": self.uid, "tags": {schema.HEARTBEAT: stamp}})
+        self.writer.submit({"op": "metrics", "uid": self.uid,
+                            "metrics": [[k, v, stamp, 0] for k, v in self.figures().items()]})
 
 
 def _ram_bytes() -> int:

@@ -20,7 +20,7 @@ from ..redaction import redact
 from ..store import values, writer
 from ..store.ops import Op, now_ms
 from . import monitor
-from .ending import BudgetExceeded, classify, install_sigterm
+from .ending import BudgetExceeded, classify, install_sigterm, quiet
 
 
 @dataclass
@@ -106,14 +106,12 @@ class Run:
         monitor.get().remove(live)
         if failure:
             self.set_tags(failure)
-        self.log_metrics({
-            schema.DURATION_S: live.duration_s,
-            schema.COST_USD: live.cost_usd,
-            schema.VRAM_PEAK_GB: live.vram_peak / schema.GB,
-            schema.RAM_PEAK_GB: live.ram_peak / schema.GB,
-        })
+        figures = {schema.DURATION_S: live.duration_s, **live.figures(final=True)}
+        self.log_metrics(figures)
         if failure.get(schema.FAILURE) == "cuda_oom":
             self._log_memory_summary()
+        with quiet(f"ending run {self.uid}"):
+            self._ending(figures)
         self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
         if flush:
             self._writer.flush()
@@ -123,6 +121,9 @@ class Run:
         """End the run as stopped by the budget (from the budget stop's own thread; the stop
         flushes once for all its runs)."""
         self._finish(BudgetExceeded(note), True, note, flush=False)
+
+    def _ending(self, figures: Mapping[str, float]) -> None:
+        """What a kind of run does as it ends, before its end is written (phases roll up)."""
 
     @property
     def ended(self) -> bool:

@@ -9,17 +9,22 @@ Every write goes through the background writer (`store/writer.py`), so logging n
 the store and survives it going away, at start as later: a new campaign's very creation is an
 op like any other. `run.py` checks what is logged; the monitor (`monitor.py`) keeps
 heartbeat, peaks and live cost; `budget.py` stops a campaign whose budget is spent; `lease.py`
-lets one process at a time resume a campaign; `ending.py` says how each run ended.
+lets one process at a time resume a campaign; `ending.py` says how each run ended. What
+`mlflow ui` needs to show the runs as training runs is here too: MLflow's context tags
+(`provenance.py`), its system metrics on each phase (`system_metrics.py`), run names that say
+campaign and phase, the campaign's configuration as params and, as each phase ends, its
+figures repeated on the campaign run.
 """
 from __future__ import annotations
 
 import os
+import time
 import uuid
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from .. import schema, settings
 from ..errors import BadInput, StoreFailure
@@ -32,8 +37,11 @@ from ..store import query, values
 from ..store import uri as store_uri
 from ..store.ops import Op, now_ms
 from . import lease as leases
+from . import system_metrics
 from .budget import Stopper
 from .ending import BudgetExceeded, quiet
+from .progress import Progress
+from .provenance import run_context_tags
 from .run import Run
 
 #: MLflow's own default experiment, where a fluent `mlflow.start_run()` goes when nothing else
@@ -49,13 +57,14 @@ def experiment_name(explicit: str | None = None) -> str:
 
 def _base_tags(kind: str, label: str, model: str | None, precision: str,
                rate: cost.Rate, uid: str, provider: str | None) -> dict[str, str]:
+    """What every campaign and phase run carries: ours over MLflow's context tags."""
     tags = {schema.UID: uid, schema.KIND: kind, schema.CAMPAIGN: label,
             schema.PRECISION: precision, **rate.tags(), **hardware.probe().tags()}
     if model:
         tags[schema.MODEL] = model
     if provider:
         tags[schema.PROVIDER] = provider
-    return tags
+    return run_context_tags(tags)
 
 
 def recreate(run, experiment: str, parent: str | None) -> Op:
@@ -76,6 +85,29 @@ class Phase(Run):
     index: int | None = None
     campaign: "Campaign | None" = None
     resumed: bool = False
+    _headline: dict[str, float] = field(default_factory=dict, repr=False)
+    _system: Any = field(default=None, repr=False)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Queue metric points (returns at once), keeping the last value of each headline
+        result (`schema.HEADLINE_METRICS`) for the campaign run."""
+        super().log_metrics(metrics, step)
+        for key in schema.HEADLINE_METRICS:
+            if key in metrics:
+                self._headline[key] = float(metrics[key])
+
+    def _ending(self, figures: Mapping[str, float]) -> None:
+        """Stop MLflow's system metrics (their last sample), then this phase's time, cost
+        and VRAM peak as `<phase>/...` metrics of its campaign run, and its headline results
+        both bare and under that prefix: a campaign run then compares with another in
+        `mlflow ui` as it stands, phase by phase."""
+        if self._system is not None:
+            self._system.finish()
+        if self.campaign is None:
+            return
+        prefix = schema.metric_prefix(self.name) + "/"
+        own = {**{k: figures[k] for k in schema.PHASE_ROLLUPS}, **self._headline}
+        self.campaign.log_metrics({**{prefix + k: v for k, v in own.items()}, **self._headline})
 
     def __enter__(self) -> "Phase":
         if self.campaign.stopper is not None:
@@ -90,6 +122,18 @@ class Phase(Run):
         if camp.over_budget and (exc is None or isinstance(exc, KeyboardInterrupt)):
             raise BudgetExceeded(f"phase {self.name!r} stopped: budget exhausted") from exc
         return False
+
+    def progress(self, done: float, total: float) -> None:
+        """How far the phase has got (e.g. 12 of 45 generations); returns at once. The monitor
+        turns it into the live metrics `progress`, `eta_s` and `projected_cost_usd` with each
+        heartbeat. A report that cannot be true (done > total, a negative count) warns once
+        and is ignored: the phase goes on."""
+        live = self.live
+        if live is None:
+            return
+        if live.progress is None:
+            live.progress = Progress(self.name)
+        live.progress.report(done, total, time.monotonic())
 
 
 def _exiting(camp: "Campaign"):
@@ -133,11 +177,13 @@ class Campaign(Run):
             ph = Phase(str(uuid.uuid4()), self.tracking_uri, name=name, index=index, campaign=self)
             tags_ = _base_tags("phase", self.label, self.model, self.precision, self.rate,
                                ph.uid, self.provider)
+            run_name = f"{name} · {self.label}"  # ten runs named `encode` read as one
             tags_.update({schema.PHASE: name, schema.PHASE_INDEX: str(index),
-                          schema.RUN_NAME: name, **values.tags(tags or {})})
+                          schema.RUN_NAME: run_name, **values.tags(tags or {})})
             ph._start({"op": "create", "uid": ph.uid, "experiment": self.experiment,
-                       "name": name, "parent": self.uid, "start": now_ms(), "tags": tags_},
-                      self.rate, gpu_count, None)
+                       "name": run_name, "parent": self.uid, "start": now_ms(),
+                       "tags": tags_}, self.rate, gpu_count, None)
+        ph._system = system_metrics.start(ph.uid, ph._writer, lambda: ph.live.duration_s)
         self._open.append(ph)
         if params:
             ph.log_params(params)
@@ -214,6 +260,7 @@ class _Setup:
     wait: bool
     gpu_count: int
     gpu_less: bool
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _setup(label: str, experiment: str | None = None, model: str | None = None,
@@ -240,15 +287,25 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
              usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
              tracking_uri: str | None = None, resume: bool = False,
              tags: Mapping[str, Any] | None = None, on_budget: str | None = None,
-             wait: bool = False) -> Campaign:
+             wait: bool = False, phases: Sequence[str] | None = None,
+             params: Mapping[str, Any] | None = None) -> Campaign:
     """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
     exists. `resume=True` reopens the campaign with this label (in `experiment`, or in any
     experiment when none is named) instead of making a new one; it needs the store, and
     raises `Conflict` while another process holds the campaign (`wait=True` waits instead).
     `on_budget` (else `COGIT_ON_BUDGET`) is a shell command run once if `budget_usd` is
-    spent, e.g. the provider's command that stops this pod."""
+    spent, e.g. the provider's command that stops this pod. `phases` names the phases it
+    means to run, so that while it runs the work not yet started is known (`advise`).
+
+    `params` are the experiment's own settings (layer, quantum_dim...): a new campaign run
+    logs them beside its model, precision and GPU (`schema.CAMPAIGN_PARAMS`), so `mlflow ui`
+    compares campaigns by them. A resumed one keeps those it was created with (MLflow refuses
+    to change a param's value)."""
+    if phases:
+        tags = {**(tags or {}), schema.PHASES_PLANNED: ",".join(phases)}
     setup = _setup(label, experiment, model, precision, provider, usd_per_hour, budget_usd,
                    tracking_uri, tags, on_budget, wait)
+    setup.params = dict(params or {})
     return _resume(setup) if resume else _new(setup)
 
 
@@ -268,6 +325,8 @@ def _new(s: _Setup, join: str | None = None) -> Campaign:
         create["join"] = join
     camp._start(create, s.rate, s.gpu_count, s.guard)
     camp._arm()
+    config = {name: tags_[tag] for name, tag in schema.CAMPAIGN_PARAMS.items() if tag in tags_}
+    camp.log_params({**s.params, **config})
     with quiet("recording the environment"):
         camp.log_dict(environment(), "environment.json")
     return camp

@@ -27,6 +27,27 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def ensure_experiment(client, name: str) -> str:
+    """The id of experiment `name`, created if missing, as a training experiment.
+
+    `mlflow ui` (3.x) opens an experiment without `mlflow.experimentKind` on its GenAI traces
+    view, where cogit's runs sit one click away; so every experiment cogit creates carries
+    the training kind, and one that exists gets it when cogit first writes to it, unless
+    someone set another kind (the UI's own `_inferred` guesses do not count)."""
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        try:
+            return client.create_experiment(
+                name, tags={schema.EXPERIMENT_KIND: schema.TRAINING_KIND})
+        except Exception:  # another process created it first
+            exp = client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+    if exp.tags.get(schema.EXPERIMENT_KIND, schema.INFERRED_KINDS[0]) in schema.INFERRED_KINDS:
+        client.set_experiment_tag(exp.experiment_id, schema.EXPERIMENT_KIND, schema.TRAINING_KIND)
+    return exp.experiment_id
+
+
 def chunks(items: list, size: int) -> Iterator[list]:
     """`items` in slices of at most `size`: what one `log_batch` request may carry."""
     for start in range(0, len(items), size):
@@ -69,17 +90,7 @@ class Applier:
 
     def experiment_id(self, name: str) -> str:
         if name not in self._experiments:
-            exp = self.client.get_experiment_by_name(name)
-            if exp is None:
-                try:
-                    self._experiments[name] = self.client.create_experiment(name)
-                except Exception:  # another process created it first
-                    exp = self.client.get_experiment_by_name(name)
-                    if exp is None:
-                        raise
-                    self._experiments[name] = exp.experiment_id
-            else:
-                self._experiments[name] = exp.experiment_id
+            self._experiments[name] = ensure_experiment(self.client, name)
         return self._experiments[name]
 
     def apply(self, op: Op) -> None:

@@ -11,6 +11,8 @@ artifacts, basic auth); this module only decides how to start it well:
 - MLflow's job runner (GenAI evaluation jobs, ~8 extra processes) is off unless asked for.
 - `--auth` writes a basic-auth config naming the auth database; the admin password and the
   Flask secret come from MLflow's own environment variables and never touch a file or a log.
+- The server runs the `cogit` app (`cogit_tracker/web/`): MLflow's own, plus the pages under
+  `/cogit/`; with `--auth`, `cogit-basic-auth`, the same composed with MLflow's basic-auth.
 """
 from __future__ import annotations
 
@@ -151,8 +153,7 @@ def command(spec: ServerSpec) -> list[str]:
         "--port", str(spec.port),
         "--workers", str(spec.workers),
     ]
-    if spec.auth:
-        cmd += ["--app-name", "basic-auth"]
+    cmd += ["--app-name", "cogit-basic-auth" if spec.auth else "cogit"]
     return cmd
 
 

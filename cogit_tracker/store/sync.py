@@ -34,7 +34,7 @@ from ..errors import BadInput
 from ..redaction import redact
 from . import query
 from . import uri as store_uri
-from .ops import chunks
+from .ops import chunks, ensure_experiment
 
 KIND_ORDER = {kind: i for i, kind in enumerate(schema.KINDS)}  # campaigns before their phases
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
@@ -159,12 +159,10 @@ def _source_experiments(src, name: str | None) -> list:
 
 def _target_experiment(dst, name: str) -> str:
     exp = dst.get_experiment_by_name(name)
-    if exp is None:
-        return dst.create_experiment(name)
-    if exp.lifecycle_stage != "active":
+    if exp is not None and exp.lifecycle_stage != "active":
         raise BadInput(f"experiment {name!r} is deleted on the target store; restore it "
                        "(mlflow experiments restore) or purge it first")
-    return exp.experiment_id
+    return ensure_experiment(dst, name)
 
 
 def _copies(dst, experiment_id: str) -> dict:

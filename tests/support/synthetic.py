@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from cogit_tracker import schema as s
+from cogit_tracker.store.ops import ensure_experiment
 
 
 @dataclass
@@ -95,8 +96,7 @@ def make_campaign(client, experiment: str, spec: CampaignSpec) -> tuple[str, lis
     """Write one campaign and its phases through `client`; returns (campaign id, phase ids)."""
     from mlflow.entities import Metric
 
-    exp = client.get_experiment_by_name(experiment)
-    exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
+    exp_id = ensure_experiment(client, experiment)  # as cogit makes it: a training experiment
     t = spec.start_ms
     parent = client.create_run(exp_id, start_time=t, tags=campaign_tags(spec),
                                run_name=spec.label)

@@ -1,0 +1,48 @@
+"""The campaigns page of the `cogit` web app: the report of the campaigns a reader picked, its
+charts, and the choices its filters offer.
+
+It is `cogit-log report` (the same `Table`, so the page's JSON is the command's `--json`) read
+live from the store, over the experiments the reader may see: every one, or on a server with
+logins the ones MLflow lets that user read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..errors import BadInput
+from ..table import Table
+from . import charts, fetch
+from .model import Campaign, assemble, on_gpus
+from .report import report
+
+
+@dataclass
+class Overview:
+    table: Table
+    charts: list[tuple[str, bytes]] = field(default_factory=list)
+    experiments: list[str] = field(default_factory=list)  # with campaigns, that may be seen
+    gpus: list[str] = field(default_factory=list)         # catalog keys those ran on
+
+
+def visible_campaigns(uri: str, visible: Sequence[str] | None) -> list[Campaign]:
+    """Every campaign in the experiments named `visible` (all when None), with fidelity
+    histories for the charts; none, rather than an error, when there are none."""
+    if visible is not None and not visible:
+        return []
+    return assemble(fetch.fetch(uri, visible, history=True))
+
+
+def overview(uri: str, experiments: Sequence[str] = (), gpus: Sequence[str] = (),
+             visible: Sequence[str] | None = None) -> Overview:
+    """The report of the campaigns in `experiments` on `gpus` (all, for either left empty).
+    A filter value that names nothing the reader may see is bad input, naming what is."""
+    every = visible_campaigns(uri, visible)
+    names = sorted({c.experiment for c in every})
+    for name in experiments:
+        if name not in names:
+            raise BadInput(f"unknown experiment {name!r}; accepted: "
+                           f"{', '.join(names) or 'none with campaigns'}")
+    chosen = on_gpus([c for c in every if not experiments or c.experiment in experiments], gpus)
+    return Overview(report(chosen), charts.pngs(chosen) if chosen else [], names,
+                    sorted({c.attr("gpu.key") or "-" for c in every}))

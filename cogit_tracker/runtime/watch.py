@@ -1,0 +1,134 @@
+"""Running phases as they run: elapsed time, progress, ETA, cost so far and projected, and how
+old the last heartbeat is (`cogit-log runs watch`).
+
+Everything shown is what the runs' own processes logged with their heartbeats (`monitor.py`);
+nothing here estimates. A run whose heartbeat is older than `stale_after` is dead in all but
+name (`runs reap` would mark it KILLED): it is shown as stale and no longer waited for.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from .. import schema
+from ..errors import BadInput
+from ..store import query
+from ..store import uri as store_uri
+from ..table import Column, Table
+from .liveness import DEFAULT_STALE_AFTER_S
+
+
+@dataclass
+class Watched:
+    """One phase run as `runs watch` shows it."""
+
+    run_id: str
+    campaign: str
+    phase: str
+    status: str
+    elapsed_s: float
+    progress: float | None
+    eta_s: float | None
+    cost_usd: float | None
+    projected_cost_usd: float | None
+    heartbeat_age_s: float | None
+    stale: bool
+
+    def state(self) -> tuple:
+        """What a new plain line is printed for: the figures the heartbeat changes, not the
+        clock (elapsed time and heartbeat age change on every look)."""
+        return (self.status, self.stale, self.progress, self.eta_s, self.cost_usd)
+
+    @property
+    def waiting(self) -> bool:
+        """Still worth waiting for: running, with a live (or not yet written) heartbeat."""
+        return self.status == "RUNNING" and not self.stale
+
+
+def watched(run, now_ms: int, stale_after_s: float) -> Watched:
+    tags, metrics, info = run.data.tags, run.data.metrics, run.info
+    beat = tags.get(schema.HEARTBEAT, "")
+    age = (now_ms - int(beat)) / 1000 if beat.isdigit() else None
+    end = info.end_time if info.status != "RUNNING" and info.end_time else now_ms
+    running = info.status == "RUNNING"
+    return Watched(
+        info.run_id, tags.get(schema.CAMPAIGN, ""), tags.get(schema.PHASE, ""), info.status,
+        max(end - info.start_time, 0) / 1000, metrics.get(schema.PROGRESS),
+        metrics.get(schema.ETA_S) if running else None, metrics.get(schema.COST_USD),
+        metrics.get(schema.PROJECTED_COST_USD, metrics.get(schema.COST_USD)),
+        age if running else None, running and age is not None and age > stale_after_s)
+
+
+def snapshot(client, campaign: str | None, seen: dict[str, Watched], stale_after_s: float,
+             now_ms: int | None = None) -> list[Watched]:
+    """Every phase run that is RUNNING now, and those seen running before (now ended), so a
+    phase that finishes stays on screen with its final figures."""
+    now_ms = now_ms or int(time.time() * 1000)
+    where = f"tags.`{schema.KIND}` = 'phase' and attributes.status = 'RUNNING'"
+    tags = {schema.CAMPAIGN: campaign} if campaign else None
+    running = {r.info.run_id: r for r in query.runs(client, where, tags=tags)}
+    for run_id, before in list(seen.items()):
+        if run_id not in running and before.waiting:
+            running[run_id] = client.get_run(run_id)
+    for run_id, run in running.items():
+        seen[run_id] = watched(run, now_ms, stale_after_s)
+    return sorted(seen.values(), key=lambda w: (w.campaign, w.run_id))
+
+
+def watch(tracking_uri: str | None = None, campaign: str | None = None,
+          interval_s: float = 2.0, stale_after_s: float = DEFAULT_STALE_AFTER_S
+          ) -> Iterator[list[Watched]]:
+    """Snapshots every `interval_s` until no phase is left to wait for. A campaign between two
+    phases counts as running: its next phase is waited for while the campaign run is RUNNING
+    with a live heartbeat. Bad values fail here, before the first look."""
+    if interval_s <= 0:
+        raise BadInput(f"--interval {interval_s:g}: give a positive number of seconds")
+    if stale_after_s <= 0:
+        raise BadInput(f"--stale-after {stale_after_s:g}: give a positive number of seconds")
+    client = store_uri.client(tracking_uri, "read")
+    return _snapshots(client, campaign, interval_s, stale_after_s)
+
+
+def _snapshots(client, campaign: str | None, interval_s: float,
+               stale_after_s: float) -> Iterator[list[Watched]]:
+    seen: dict[str, Watched] = {}
+    while True:
+        rows = snapshot(client, campaign, seen, stale_after_s)
+        yield rows
+        if not any(r.waiting for r in rows) and not _campaigns_alive(client, campaign,
+                                                                      stale_after_s):
+            return
+        time.sleep(interval_s)
+
+
+def _campaigns_alive(client, campaign: str | None, stale_after_s: float) -> bool:
+    """A RUNNING campaign run with a fresh heartbeat: a phase may be about to start."""
+    where = f"tags.`{schema.KIND}` = 'campaign' and attributes.status = 'RUNNING'"
+    tags = {schema.CAMPAIGN: campaign} if campaign else None
+    now_ms = int(time.time() * 1000)
+    return any(watched(run, now_ms, stale_after_s).waiting
+               for run in query.runs(client, where, tags=tags))
+
+
+COLUMNS = [Column("campaign", "campaign"), Column("phase", "phase"),
+           Column("status", "status", "status"), Column("elapsed_s", "elapsed", "seconds"),
+           Column("progress", "progress", "percent"), Column("eta_s", "ETA", "seconds"),
+           Column("cost_usd", "cost so far", "usd"),
+           Column("projected_cost_usd", "projected", "usd"),
+           Column("heartbeat_age_s", "heartbeat", "seconds")]
+
+
+def as_table(rows: list[Watched], title: str = "Running phases") -> Table:
+    """The watch table; a stale run reads `RUNNING (stale)` and is styled to stand out."""
+    out = []
+    for r in rows:
+        row = {c.key: getattr(r, c.key) for c in COLUMNS}
+        if r.stale:
+            row.update(status="RUNNING (stale)", _style="bold red")
+        out.append(row)
+    notes = [] if rows else ["No phase is running."]
+    if any(r.stale for r in rows):
+        notes.append("A stale run's heartbeat stopped: its process is gone "
+                     "(`cogit-log runs reap` marks it KILLED).")
+    return Table(title, list(COLUMNS), out, notes)

@@ -1,0 +1,45 @@
+"""Reading a run's artifact as text, wherever the reader stands.
+
+A client downloads through the tracking store (`client_reader`); inside the MLflow server,
+where the store is a database URI and runs keep `mlflow-artifacts:/` locations, the `cogit`
+web app reads them the way the server itself does (`web/artifacts.py`). Code that reads
+artifacts (a decision's record, a phase's generations) takes a reader and does not care which.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+#: (run, artifact path) -> its text; raises if the run has no such artifact.
+ArtifactReader = Callable[[object, str], str]
+
+
+@contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """MLflow writes a download bar, and on HTTP stores a "View run" link, to stdout, which
+    would corrupt `--json` output; both have an environment switch, set only meanwhile."""
+    switches = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+                "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+    old = {key: os.environ.get(key) for key in switches}
+    os.environ.update(switches)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def client_reader(client) -> ArtifactReader:
+    """Read artifacts by downloading them through `client`'s tracking store."""
+    def read(run, path: str) -> str:
+        with tempfile.TemporaryDirectory() as tmp, quiet_mlflow():
+            local = client.download_artifacts(run.info.run_id, path, tmp)
+            return Path(local).read_text(encoding="utf-8")
+
+    return read

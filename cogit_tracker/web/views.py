@@ -1,0 +1,263 @@
+"""The `cogit` pages and their JSON. Each view checks its query parameters, calls the library
+and renders what it returns: HTML through `templates/`, JSON through `cli/render.py`, so
+`/cogit/api/...` carries what the matching command prints with `--json`.
+
+Every page takes its subject in the query string (`/cogit/campaign?campaign=run-002`): a label
+may hold any character, a `/` included, and MLflow's basic-auth validates routes by their exact
+path. An unknown campaign or decision is a 404 naming it; a malformed or unknown parameter a
+400 naming it; anything else a 500 that says only that (the traceback goes to the log).
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from .. import schema
+from ..cli.render import LEFT, fmt_value, render, to_json
+from ..cli import decision_tables as tables
+from ..decisions.model import SECTIONS
+from ..decisions.store import DecisionLog, Verification, select_entries
+from ..errors import BadInput, Unknown
+from ..redaction import redact_uri
+from ..reports.compare import compare as compare_campaigns
+from ..reports.detail import detail
+from ..reports.overview import overview, visible_campaigns
+from . import access
+from .artifacts import read_artifact
+
+blueprint = Blueprint("cogit", __name__, url_prefix="/cogit", template_folder="templates")
+#: Every route, for MLflow's basic-auth, which validates exact paths.
+PATHS = ["/cogit", "/cogit/", "/cogit/api/campaigns", "/cogit/campaign", "/cogit/api/campaign",
+         "/cogit/compare", "/cogit/api/compare", "/cogit/decisions", "/cogit/api/decisions",
+         "/cogit/decision", "/cogit/api/decision"]
+
+
+@blueprint.app_template_filter("png")
+def _png(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+@blueprint.app_context_processor
+def _helpers() -> dict:
+    return {"fmt": fmt_value, "left": LEFT, "mlflow_page": mlflow_page,
+            "campaign_url": campaign_url,
+            "campaign_link": lambda row: campaign_url(row["campaign"]),
+            "phase_link": _phase_link, "linked": _linked,
+            "query": request.query_string.decode()}
+
+
+def mlflow_page(experiment_id: str, run_id: str | None = None) -> str:
+    """MLflow's own page of an experiment or a run, in its training view."""
+    return schema.mlflow_ui_path(experiment_id, run_id)
+
+
+def campaign_url(selector: str) -> str:
+    return url_for("cogit.campaign", campaign=selector)
+
+
+def _linked(run) -> tuple[str, str]:
+    """(URL, text) of a decision's linked run: its campaign's page, or another decision's."""
+    number = run.tags.get(schema.DECISION_NUMBER)
+    if run.kind == "decision" and number:
+        return (url_for("cogit.decision", number=int(number)),
+                f"Decision #{number}: {run.tags.get(schema.DECISION_TITLE, '')}")
+    label = run.campaign or run.uid
+    return (campaign_url(run.uid if run.kind == "campaign" else label),
+            label + (f" / {run.phase}" if run.phase else ""))
+
+
+def _phase_link(found):
+    """row -> the MLflow page of that phase's run, for a campaign page's phase table."""
+    return lambda row: mlflow_page(found.experiment_id, found.run_ids[row["phase"]]) \
+        if row.get("phase") in found.run_ids and not row.get("_section_end") else None
+
+
+# ---------------------------------------------------------------- query parameters
+
+def _args(*accepted: str):
+    unknown = [k for k in request.args if k not in accepted]
+    if unknown:
+        raise BadInput(f"unknown query parameter {unknown[0]!r}; accepted: "
+                       f"{', '.join(accepted) or 'none'}")
+    return request.args
+
+
+def _many(name: str) -> list[str]:
+    """Every value of a repeatable parameter; a blank one (a form's "all") is no value."""
+    return [v for v in request.args.getlist(name) if v.strip()]
+
+
+def _one(name: str, required: bool = True) -> str | None:
+    values = _many(name)
+    if len(values) > 1:
+        raise BadInput(f"query parameter {name!r} is given {len(values)} times; accepted: once")
+    if not values and required:
+        raise BadInput(f"missing query parameter {name!r}")
+    return values[0] if values else None
+
+
+def _number(text: str) -> int:
+    if not text.strip().isdigit():
+        raise BadInput(f"query parameter 'number' is {text!r}; accepted: a decision number "
+                       "such as 2")
+    return int(text)
+
+
+# ---------------------------------------------------------------- what the reader may see
+
+def _store() -> str:
+    from mlflow.server import BACKEND_STORE_URI_ENV_VAR
+
+    return os.environ[BACKEND_STORE_URI_ENV_VAR]
+
+
+def _visible() -> tuple[str, list[str] | None, list[str] | None]:
+    """The store, and the names and ids of the experiments this request may read (None:
+    all)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = _store()
+    found = access.visible_experiments(MlflowClient(tracking_uri=uri))
+    if found is None:
+        return uri, None, None
+    return uri, [e.name for e in found], [e.experiment_id for e in found]
+
+
+def _json(data) -> Response:
+    return Response(to_json(data) + "\n", mimetype="application/json")
+
+
+def _table_json(table) -> dict:
+    return json.loads(render(table, "json"))
+
+
+def _api() -> bool:
+    return request.path.startswith("/cogit/api/")
+
+
+# ---------------------------------------------------------------- campaigns
+
+@blueprint.route("/", strict_slashes=False)
+@blueprint.route("/api/campaigns", endpoint="campaigns_api")
+def campaigns():
+    _args("experiment", "gpu")
+    uri, names, _ = _visible()
+    ov = overview(uri, _many("experiment"), _many("gpu"), names)
+    if _api():
+        return Response(render(ov.table, "json"), mimetype="application/json")
+    return render_template("campaigns.html", ov=ov, experiments=_many("experiment"),
+                           gpus=_many("gpu"))
+
+
+@blueprint.route("/campaign")
+@blueprint.route("/api/campaign", endpoint="campaign_api")
+def campaign():
+    _args("campaign")
+    uri, names, _ = _visible()
+    found = detail(uri, _one("campaign"), names, read_artifact)
+    if _api():
+        return _json(_detail_json(found))
+    return render_template("campaign.html", d=found)
+
+
+def _detail_json(d) -> dict:
+    camp = d.campaign
+    return {"campaign": camp.label, "uid": camp.uid, "run_id": camp.run_id,
+            "experiment": camp.experiment, "status": camp.status, "params": d.params,
+            "phases": _table_json(d.phases), "run_ids": d.run_ids,
+            "decisions": [dataclasses.asdict(x) for x in d.decisions],
+            "generations": _table_json(d.generations) if d.generations else None}
+
+
+@blueprint.route("/compare")
+@blueprint.route("/api/compare", endpoint="compare_api")
+def compare():
+    _args("a", "b")
+    uri, names, _ = _visible()
+    found = visible_campaigns(uri, names)
+    a, b = _one("a", required=False), _one("b", required=False)
+    if a is None and b is None and not _api():
+        return render_template("compare.html", table=None, campaigns=found)
+    table = compare_campaigns(found, _one("a"), _one("b"))
+    if _api():
+        return Response(render(table, "json"), mimetype="application/json")
+    return render_template("compare.html", table=table, campaigns=found, a=a, b=b)
+
+
+# ---------------------------------------------------------------- the Captain's Log
+
+def _log(names: list[str] | None) -> DecisionLog | None:
+    """The Captain's Log, if this reader may read its experiment."""
+    if names is not None and schema.DECISION_EXPERIMENT not in names:
+        return None
+    return DecisionLog(_store(), "read", read_artifact)
+
+
+@blueprint.route("/decisions")
+@blueprint.route("/api/decisions", endpoint="decisions_api")
+def decisions():
+    _args("status", "since", "text")
+    status = _one("status", required=False)
+    if status is not None and status not in schema.DECISION_STATUSES:
+        raise BadInput(f"query parameter 'status' is {status!r}; accepted: "
+                       f"{', '.join(schema.DECISION_STATUSES)}")
+    _, names, _ = _visible()
+    log = _log(names)
+    entries = select_entries(log.entries() if log else [], status,
+                             _one("since", required=False), _one("text", required=False))
+    if _api():
+        return _json([dataclasses.asdict(e) for e in entries])
+    return render_template("decisions.html", entries=entries, status=status,
+                           statuses=schema.DECISION_STATUSES)
+
+
+@blueprint.route("/decision")
+@blueprint.route("/api/decision", endpoint="decision_api")
+def decision():
+    _args("number")
+    number = _number(_one("number"))
+    _, names, ids = _visible()
+    log = _log(names)
+    try:
+        record = log.load(number) if log else None
+    except Unknown:
+        record = None
+    if record is None:  # the store's URI is the server's business, not the page's
+        raise Unknown(f"decision #{number:03d}: no such decision; accepted: a number from "
+                      f"{url_for('cogit.decisions')}")
+    runs = log.linked_runs(record, ids)
+    checks = log.check(record, runs)
+    chain = log.supersede_chain(number)
+    if _api():
+        return _json({**record.to_dict(), "runs": [dataclasses.asdict(r) for r in runs],
+                      "checks": [{"text": c.text, "expr": c.expr, **dataclasses.asdict(o)}
+                                 for c, o in checks],
+                      "supersede_chain": [dataclasses.asdict(e) for e in chain]})
+    return render_template(
+        "decision.html", d=record, runs=runs, chain=chain, sections=SECTIONS,
+        checks=tables.verification(Verification(record, checks, record.status, False)),
+        runs_table=tables.linked_runs(runs) if runs else None,
+        verification=log.entry(number).verification)
+
+
+# ---------------------------------------------------------------- failures
+
+@blueprint.errorhandler(Exception)
+def failed(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return exc
+    if isinstance(exc, Unknown):
+        code, line = 404, redact_uri(str(exc))
+    elif isinstance(exc, BadInput):
+        code, line = 400, redact_uri(str(exc))
+    else:
+        current_app.logger.exception("cogit page %s failed", request.full_path)
+        code, line = 500, f"internal error ({type(exc).__name__}); the server's log has more"
+    if _api():
+        return Response(to_json({"error": line}) + "\n", code, mimetype="application/json")
+    return render_template("error.html", code=code, line=line), code

@@ -1,0 +1,114 @@
+"""The `cogit` pages in a real Chromium (issue 12), driven by Playwright's Python package and
+pointed at Debian's `chromium` (Playwright's own browser download cannot work offline): click
+from the campaigns to a campaign, to the decision that links to it, back to the campaign and
+on to MLflow's own run page; log in through basic-auth; take a screenshot of each page.
+
+Screenshots go to `$COGIT_SCREENSHOTS` when set (the README's come from there), else to the
+test's temp folder. Without chromium the tests skip, except under CI (`CI` set), where
+`.ci/run` installs it and its absence is a failure.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from support.web_lab import PRIVATE
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 90_000  # MLflow's React bundle is large; this machine has two shared cores
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; under CI .ci/run must install it")
+        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("COGIT_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _page(browser, **context):
+    page = browser.new_context(viewport={"width": 1280, "height": 860}, **context).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def _shot(page, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_click_from_campaigns_to_a_decision_and_on_to_mlflow(web_lab, chromium, shots):
+    page = _page(chromium)
+    page.goto(web_lab.url + "/cogit/")
+    assert page.locator("img.chart").count() == 3
+    _shot(page, shots, "campaigns")
+    page.locator("a", has_text="run-002").first.click()
+    page.wait_for_selector("h1:has-text('Campaign run-002')")
+    assert page.locator("text=Generations: 12 of 12").is_visible()
+    _shot(page, shots, "campaign")
+    page.click("a[href='/cogit/decision?number=2']")
+    page.wait_for_selector("h1:has-text('Decision #002: Migrate to H100')")
+    _shot(page, shots, "decision")
+    page.locator("a.linked", has_text="run-002").click()
+    page.wait_for_selector("h1:has-text('Campaign run-002')")
+    page.click("a.mlflow-run")  # MLflow's own page of the campaign run
+    page.wait_for_url(f"**/runs/{web_lab.runs['run-002']}?workflowType=machine_learning")
+    page.get_by_text("run-002", exact=True).first.wait_for()
+    assert page.get_by_text("Evaluation runs").count() == 0  # the training view, not GenAI's
+    _shot(page, shots, "mlflow-run")
+
+
+def test_compare_and_the_captains_log(web_lab, chromium, shots):
+    page = _page(chromium)
+    page.goto(web_lab.url + "/cogit/compare")
+    page.fill("input[name=a]", "run-001")
+    page.fill("input[name=b]", "run-002")
+    page.click("button:has-text('Compare')")
+    page.wait_for_selector("p.verdict")
+    assert page.inner_text("p.verdict").startswith("B: 11.8x faster")
+    _shot(page, shots, "compare")
+    page.click("text=Captain's Log")
+    page.wait_for_selector("h1:has-text(\"The Captain's Log\")")
+    _shot(page, shots, "decisions")
+    page.click("text=Run on the RTX 5090")
+    page.wait_for_selector("h2:has-text('Supersede chain')")
+    assert "superseded" in page.inner_text("h1")
+
+
+def test_basic_auth_login_and_what_a_reader_sees(web_lab_auth, chromium, shots):
+    """The server challenges (401, `WWW-Authenticate: Basic`); a browser with no login, or a
+    wrong one, gets no page; with the reader's login it gets the reader's page."""
+    from playwright.sync_api import Error
+
+    user, password = web_lab_auth.reader
+    with pytest.raises(Error, match="ERR_INVALID_AUTH_CREDENTIALS"):
+        _page(chromium).goto(web_lab_auth.url + "/cogit/")
+    wrong = _page(chromium, http_credentials={"username": user, "password": "wrong"})
+    assert wrong.goto(web_lab_auth.url + "/cogit/").status == 401
+    assert "You are not authenticated" in wrong.content()
+    page = _page(chromium, http_credentials={"username": user, "password": password})
+    assert page.goto(web_lab_auth.url + "/cogit/").status == 200
+    table = page.inner_text("table")
+    assert "run-002" in table and "secret-sweep" not in table
+    assert PRIVATE not in page.inner_text("select[name=experiment]")
+    _shot(page, shots, "campaigns-as-reader")
