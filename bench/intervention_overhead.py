@@ -21,7 +21,7 @@ def rate(bridge, prompts, hook, layer, max_new_tokens) -> tuple[int, float]:
     start = time.perf_counter()
     # steering changes the text, hence its length: EOS is ignored so both make equal tokens
     out = steering.generate(bridge, prompts, hook, layer, max_new_tokens, stop_at_eos=False)
-    return sum(n for _, n, _ in out), time.perf_counter() - start
+    return sum(len(c.ids) for c in out), time.perf_counter() - start
 
 
 def main() -> None:

@@ -26,10 +26,10 @@ from .models import PRECISIONS
 
 EXAMPLE_USD_PER_HOUR = 0.89  # the log's RunPod RTX 5090 price: an example, not this machine's
 # The demo's recipe, sized for ~2.5 minutes a campaign on 2 CPU cores (decision in
-# decisions/): the operator trains in the 64 directions where training targets differ most
+# decisions/): the operator trains in the 16 directions where training targets differ most
 # from their sources, instead of the whole 1152-dim space (428 s an operator).
-SETTINGS = dict(model=smollm2.NAME, layer=12, operator_rank=64, lr=0.02, epochs=80,
-                eval_prompts=8, max_new_tokens=20, blend="0.25,0.5,0.75,1.0",
+SETTINGS = dict(model=smollm2.NAME, layer=12, operator_rank=16, lr=0.02, epochs=80,
+                encode_prompts=400, eval_prompts=12, max_new_tokens=20, blend="0.25,0.5,0.75,1.0",
                 multipliers="0.5,1,2,4", usd_per_hour=EXAMPLE_USD_PER_HOUR)
 ROWS = (  # (phase, metric, label)
     ("encode", "weight_mb", "weights loaded (MB)"),

@@ -77,7 +77,7 @@ def run(cfg: Config, ph) -> dict:
     ph.log_dict([asdict(p) for p in chosen], PROMPTS)
     start = time.perf_counter()
     with progress("generating", total=sum(len(conditions(cfg, p.polarity)) for p in chosen)) as bar:
-        gens = _generate(loaded.bridge, cfg, chosen, steer, bar)
+        gens = generate_all(loaded.bridge, cfg, chosen, steer, bar)
     took = time.perf_counter() - start
     results = summarise(gens, cfg, ph)
     results.update({"generations": len(gens),
@@ -114,7 +114,7 @@ def _hook(steer: Steerers, rows: list[tuple[prompts.EvalPrompt, Condition]]) -> 
     return steering.combined(*hooks, steering.vector_hook(steer.vector, signed))
 
 
-def _generate(bridge, cfg: Config, chosen: list[prompts.EvalPrompt], steer: Steerers,
+def generate_all(bridge, cfg: Config, chosen: list[prompts.EvalPrompt], steer: Steerers,
               bar) -> list[steering.Generation]:
     """Every condition of every prompt of one token length in one batch: a generation step
     costs ~90 ms of overhead plus ~2 ms a row on 2 cores (SmolLM2), so rows are nearly free
@@ -155,7 +155,7 @@ def effect(gens: list[steering.Generation], direction: str, method: str, strengt
     return Effect(shift, math.exp(log_ratio))
 
 
-def _fluent(sweep: dict[float, Effect]) -> float:
+def fluent_setting(sweep: dict[float, Effect]) -> float:
     """The strongest setting within FLUENCY_LIMIT, else the gentlest one."""
     ok = [s for s, e in sweep.items() if e.fluency_ratio <= FLUENCY_LIMIT]
     return max(ok) if ok else min(sweep)
@@ -176,7 +176,7 @@ def summarise(gens: list[steering.Generation], cfg: Config, ph) -> dict:
             ref = sweeps[""] or sweeps["neutral_"]
             if not ref:
                 continue
-            pick = _fluent(ref)
+            pick = fluent_setting(ref)
             out[f"{'blend' if method == 'operator' else 'multiplier'}_{key}"] = pick
             for group, sweep in sweeps.items():
                 for s, e in sweep.items():

@@ -32,6 +32,13 @@ TRAIN_TEMPLATES = (
     "Everyone agreed that the {n} was really {w}.",
     "What a {w} {n} that was, honestly.",
     "Our {n} last night was {w} and we talked about it all week.",
+    "My sister said the {n} was {w}, and she was right.",
+    "The {n} we saw on Friday was {w}.",
+    "I have to say that the {n} was {w}.",
+    "It was a {w} {n}, the kind you remember.",
+    "People kept telling me the {n} was {w}.",
+    "By the end, the {n} felt {w} to all of us.",
+    "The whole {n} was {w}, from the first minute to the last.",
 )
 TRAIN_WORDS = (  # (positive, negative)
     ("great", "awful"), ("wonderful", "terrible"), ("excellent", "horrible"),
@@ -91,6 +98,19 @@ def held_out_prompts(per_polarity: int, seed: int) -> list[EvalPrompt]:
            for t, n, words in chosen]
     out += [EvalPrompt(t.format(n=n), "neutral")
             for t, n in rng.sample(neutral, min(per_polarity, len(neutral)))]
+    return out
+
+
+def dev_prompts(pairs: list[corpus.PromptPair], count: int, seed: int) -> list[EvalPrompt]:
+    """Prompts for choosing settings (`bench/operator_rank.py`) without touching the
+    evaluation prompts: `count` training pairs cut right after their sentiment word, so
+    they share the training frames and words and say nothing about held-out ones."""
+    out = []
+    for pair in random.Random(seed).sample(pairs, min(count, len(pairs))):
+        pos, neg = pair.positive.split(), pair.negative.split()
+        cut = next(i for i, (a, b) in enumerate(zip(pos, neg)) if a != b) + 1
+        out += [EvalPrompt(" ".join(pos[:cut]), "positive"),
+                EvalPrompt(" ".join(neg[:cut]), "negative")]
     return out
 
 

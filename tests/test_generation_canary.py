@@ -38,8 +38,7 @@ def test_bridge_generation_with_kv_cache_equals_the_models_own(model):
     loaded = models.load_cached(model, "fp32", "cpu")
     prompts = PROMPTS[model]()
     layer = loaded.n_layers // 2
-    ours = [text for text, _, _ in steering.generate(loaded.bridge, prompts, None, layer,
-                                                     NEW_TOKENS)]
+    ours = [c.text for c in steering.generate(loaded.bridge, prompts, None, layer, NEW_TOKENS)]
     theirs = [_hf_greedy(loaded.source, loaded.tokenizer, p) for p in prompts]
     assert ours == theirs
     assert all(t.strip() for t in ours)  # and it said something
@@ -61,9 +60,9 @@ def test_hooks_at_blend_zero_change_nothing(model):
     for hook in (steering.operator_hook(encoder, u, 0.0, "cpu"),
                  steering.vector_hook(torch.ones(d), 0.0)):
         hooked = steering.generate(loaded.bridge, prompts, hook, layer, NEW_TOKENS)
-        assert [t for t, _, _ in hooked] == [t for t, _, _ in plain]
+        assert [c.text for c in hooked] == [c.text for c in plain]
     # and the hook is live: at blend 1 the same operator changes the text
     steered = steering.generate(loaded.bridge, prompts, steering.operator_hook(encoder, u, 1.0,
                                                                               "cpu"),
                                 layer, NEW_TOKENS)
-    assert [t for t, _, _ in steered] != [t for t, _, _ in plain]
+    assert [c.text for c in steered] != [c.text for c in plain]

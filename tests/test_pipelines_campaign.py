@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import _thread
 import json
+import math
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema
 from cogit_tracker.errors import BadInput
-from pipelines import quantum
+from pipelines import intervene, quantum
 from pipelines.experiment import run_campaign
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,16 +90,23 @@ def test_generations_are_a_table_and_shifts_are_logged(campaign_run, tmp_path):
                                                       str(tmp_path))).read_text())
     columns = table["columns"]
     rows = [dict(zip(columns, r)) for r in table["data"]]
-    # 2 prompts per polarity: baseline x 2 polarities + 2 directions x 2 blends x 2 methods
-    assert len(rows) == 2 * (2 + 2 * 2 * 2) == run.data.metrics["generations"]
-    assert {"prompt", "direction", "blend", "text", "compound", "tokens", "latency_s"} <= set(columns)
+    # 2 prompts per polarity (tiny has no neutral ones), each: its baseline, then its one
+    # direction at 2 blends (operator) and 4 multipliers (vector)
+    assert len(rows) == 2 * 2 * (1 + 2 + 4) == run.data.metrics["generations"]
+    assert {"prompt", "direction", "blend", "text", "compound", "fluency", "tokens",
+            "latency_s"} <= set(columns)
     assert run.data.tags[schema.OPERATOR_DEVICE] == "cpu"
     assert run.data.metrics["tokens_per_s"] > 0
-    base = [r["compound"] for r in rows if r["direction"] == "pos->neg" and r["method"] == "operator"
-            and r["blend"] == 1.0]
-    pos_base = [r["compound"] for r in rows if r["direction"] == "baseline" and r["polarity"] == "positive"]
+    blend = summary["phases"]["intervene"]["blend_pos_to_neg"]  # the strongest fluent one
+    steered = [r for r in rows if r["direction"] == "pos->neg" and r["method"] == "operator"
+               and r["blend"] == blend]
+    base = {r["prompt"]: r for r in rows if r["direction"] == "baseline"}
     assert run.data.metrics["sentiment_shift_pos_to_neg"] == pytest.approx(
-        sum(base) / len(base) - sum(pos_base) / len(pos_base))
+        sum(r["compound"] - base[r["prompt"]]["compound"] for r in steered) / len(steered))
+    ratio = math.exp(sum(math.log(r["fluency"] / base[r["prompt"]]["fluency"]) for r in steered)
+                     / len(steered))
+    assert run.data.metrics["fluency_ratio_pos_to_neg"] == pytest.approx(ratio)
+    assert (ratio <= intervene.FLUENCY_LIMIT) or blend == 0.5
 
 
 def test_reverse_measures_round_trip_and_unitarity(campaign_run):
@@ -121,6 +129,8 @@ def test_int8_campaign_records_int8_weights(tiny_model, store):
     (dict(layer=7), "--layer 7"),
     (dict(blend="0.5,1.5"), "--blend"),
     (dict(quantum_dim=8), "--quantum-dim 8"),
+    (dict(multipliers="0,2"), "--multipliers"),
+    (dict(operator_rank=5000), "--operator-rank 5000"),
     (dict(precision="int4"), "int4"),
     (dict(precision="fp64"), "precision"),
     (dict(phases="3-4"), "encode, train must run"),

@@ -89,6 +89,47 @@ def test_trained_operator_stays_unitary_and_beats_identity():
     assert quantum.unitarity_error(u) < 1e-4
 
 
+def test_subspace_operator_finds_a_rotation_confined_to_few_directions():
+    """A secret rotation acting in 3 of 40 dimensions: `sentiment_basis` finds those from
+    the pairs alone, and an operator of rank 3 trains to it while staying exactly unitary
+    on the whole space; its fast path (never forming U) agrees with the full matrix."""
+    g = torch.Generator().manual_seed(0)
+    src = torch.randn(300, 40, dtype=torch.complex64, generator=g)
+    src = src / src.abs().pow(2).sum(-1, keepdim=True).sqrt()
+    q, _ = torch.linalg.qr(torch.randn(40, 3, dtype=torch.complex64, generator=g))
+    small = torch.linalg.matrix_exp(1.5 * (lambda a: a - a.conj().T)(
+        torch.randn(3, 3, dtype=torch.complex64, generator=g)))
+    secret = torch.eye(40, dtype=torch.complex64) + q @ (small - torch.eye(3)) @ q.conj().T
+    tgt = quantum.apply(secret, src)
+    basis, energy = quantum.sentiment_basis(src, tgt, 3)
+    assert energy > 0.999
+    op = quantum.UnitaryOperator(40, basis)
+    quantum.train_operator(op, src, tgt, quantum.TrainConfig(epochs=300, lr=0.05,
+                                                             target_fidelity=0.995))
+    u = op.matrix().detach()
+    assert quantum.fidelity(None, src, tgt) < 0.9
+    assert quantum.fidelity(u, src, tgt) >= 0.99
+    assert quantum.unitarity_error(u) < 1e-4
+    assert torch.allclose(op(src).detach(), quantum.apply(u, src), atol=1e-5)
+
+
+def test_operator_leaves_activations_beyond_its_training_range_alone():
+    """The attention-sink position of a real LM (norm ~150x the rest) is never steered: the
+    decoder would scale the rotation back by that norm and break every later word."""
+    d = 8
+    enc = quantum.make_encoder(torch.zeros(d), 2 * d, seed=0, max_norm=10.0)
+    u = quantum.UnitaryOperator(2 * d)
+    with torch.no_grad():
+        u.a.copy_(torch.randn(2 * d, 2 * d, dtype=torch.complex64,
+                              generator=torch.Generator().manual_seed(1)))
+    acts = torch.randn(1, 2, d, generator=torch.Generator().manual_seed(2))
+    acts[0, 0] *= 1000 / acts[0, 0].norm()   # the sink
+    acts[0, 1] *= 5 / acts[0, 1].norm()      # an ordinary position
+    out = steering.operator_hook(enc, u.matrix().detach(), 1.0, "cpu")(acts)
+    assert torch.equal(out[0, 0], acts[0, 0])
+    assert not torch.allclose(out[0, 1], acts[0, 1])
+
+
 def test_training_fixes_the_global_phase_fidelity_ignores():
     """target = e^(i 2.5) source: the identity already scores fidelity 1, yet decodes to a
     different activation (the real-part decoder sees the phase). The phase-aware loss must
@@ -126,8 +167,7 @@ def test_half_precisions_load_half_weights_and_generate(tiny_model, precision, d
     loaded = models.load(str(tiny_model), precision)
     assert loaded.dtype_loaded == dtype
     assert loaded.weight_bytes == pytest.approx(2 * loaded.n_params, rel=0.01)
-    text, n, _ = steering.generate(loaded.bridge, ["the movie was adoring"], None, 1, 4)[0]
-    assert n > 0
+    assert steering.generate(loaded.bridge, ["the movie was adoring"], None, 1, 4)[0].ids
 
 
 def test_int8_cpu_path_quantizes_and_generates(tiny_model):
@@ -136,8 +176,8 @@ def test_int8_cpu_path_quantizes_and_generates(tiny_model):
     assert int8.int8_path == "torch-dynamic"
     assert int8.dtype_loaded == "int8"
     assert int8.weight_bytes < 0.5 * fp32.weight_bytes
-    text, n, _ = steering.generate(int8.bridge, ["the movie was adoring"], None, 1, 5)[0]
-    assert n > 0 and text
+    out = steering.generate(int8.bridge, ["the movie was adoring"], None, 1, 5)[0]
+    assert out.ids and out.text
 
 
 def test_contradicting_load_is_flagged():
@@ -169,7 +209,7 @@ def test_hooks_see_every_position_with_and_without_kv_cache(tiny_model):
     enc = quantum.make_encoder(torch.zeros(d), 2 * d, 0)
     u = torch.eye(2 * d, dtype=torch.complex64)
     hooked = steering.generate(bridge, prompts, steering.operator_hook(enc, u, 0.7, "cpu"), 1, 6)
-    assert [t for t, _, _ in hooked] == [t for t, _, _ in plain]
+    assert [c.text for c in hooked] == [c.text for c in plain]
     seen = []
     steer = steering.vector_hook(torch.randn(d) * 5, 1.0)
     with bridge.hooks(fwd_hooks=[(steering.hook_name(1), lambda a, hook: seen.append(a.shape[1]) or steer(a))]):
@@ -181,6 +221,29 @@ def test_hooks_see_every_position_with_and_without_kv_cache(tiny_model):
         full = bridge.generate(ids, max_new_tokens=4, do_sample=False, stop_at_eos=False,
                                use_past_kv_cache=False, verbose=False)
     assert torch.equal(cached, full)
+
+
+def test_one_batch_of_mixed_conditions_equals_each_condition_alone(tiny_model):
+    """Phase 3 puts baseline, operator and vector rows in one batch with per-row strengths;
+    each row must generate what its condition alone generates."""
+    bridge = models.load(str(tiny_model), "fp32").bridge
+    d = bridge.cfg.d_model
+    enc = quantum.make_encoder(torch.zeros(d), 2 * d, 0)
+    op = quantum.UnitaryOperator(2 * d)
+    with torch.no_grad():
+        op.a.copy_(torch.randn(2 * d, 2 * d, dtype=torch.complex64,
+                               generator=torch.Generator().manual_seed(3)))
+    u, vec = op.matrix().detach(), torch.randn(d, generator=torch.Generator().manual_seed(4)) * 3
+    blends, mults = [0.0, 1.0, 0.0, 0.5], [0.0, 0.0, 2.0, 0.0]
+    prompts = ["the movie was adoring"] * len(blends)
+    mixed = steering.generate(bridge, prompts, steering.combined(
+        steering.operator_hook(enc, u, torch.tensor(blends), "cpu"),
+        steering.vector_hook(vec, torch.tensor(mults))), 1, 6)
+    alone = [steering.generate(bridge, prompts[:1], steering.combined(
+        steering.operator_hook(enc, u, b, "cpu"), steering.vector_hook(vec, m)), 1, 6)[0]
+        for b, m in zip(blends, mults)]
+    assert [c.ids for c in mixed] == [c.ids for c in alone]
+    assert len({tuple(c.ids) for c in alone}) > 1  # the conditions do differ
 
 
 def test_progress_off_a_terminal_is_a_few_plain_lines(capsys):
