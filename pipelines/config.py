@@ -6,6 +6,8 @@ from pathlib import Path
 
 from cogit_tracker.errors import BadInput
 
+from .prompts import EvalPrompt
+
 PHASES = ("encode", "train", "intervene", "reverse")
 
 
@@ -21,8 +23,8 @@ class Config:
     encode_prompts: int = 200         # prompt pairs for the operators' training states
     eval_prompts: int = 12            # held-out prompts per polarity for phase 3
     max_new_tokens: int = 10
-    prompts: list | None = None       # the user's phase 3 prompts (prompts.EvalPrompt)
-    prompts_file: str | None = None   # where they came from, recorded with the run
+    prompts: list[EvalPrompt] | None = None  # the user's phase 3 prompts (--prompts FILE)
+    prompts_file: str | None = None          # where they came from, recorded with the run
     epochs: int = 80
     operator_rank: int | None = None  # None: U on the whole space; k: in a k-dim subspace
     multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # the steering vector's sweep

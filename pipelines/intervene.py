@@ -30,7 +30,19 @@ FLUENCY_LIMIT = 1.5  # issue 10: steered text may be at most 1.5x as perplexing 
 # direction -> (operator key, polarities of the prompts steered that way)
 DIRECTIONS = {"pos->neg": ("pos_to_neg", ("positive", "neutral")),
               "neg->pos": ("neg_to_pos", ("negative", "neutral"))}
-METHODS = {"operator": "sentiment_shift", "vector": "vector_shift"}  # method -> metric prefix
+
+
+@dataclass(frozen=True)
+class Method:
+    """A steering method's metric names: its shift, its fluency ratio, its setting."""
+
+    shift: str
+    fluency: str
+    setting: str
+
+
+METHODS = {"operator": Method("sentiment_shift", "fluency_ratio", "blend"),
+           "vector": Method("vector_shift", "vector_fluency_ratio", "multiplier")}
 
 
 @dataclass(frozen=True)
@@ -165,32 +177,16 @@ def summarise(gens: list[steering.Generation], cfg: Config, ph) -> dict:
     """Per direction and method: the sweep (logged per step) and the headline at the
     strongest fluent setting, on the polar prompts (the neutral ones under `neutral_`).
     `sentiment_shift` and `vector_shift` are the mean shift in the intended direction
-    (positive = steered as intended), `fluency_ratio` the operator's mean ratio."""
-    strengths = {"operator": cfg.blends, "vector": cfg.multipliers}
+    (positive = steered as intended); `fluency_ratio` and `vector_fluency_ratio` the mean of
+    both directions' ratios."""
     out: dict[str, float] = {}
-    for direction, (key, (polar, neutral)) in DIRECTIONS.items():
-        for method, prefix in METHODS.items():
-            sweeps = {group: {s: e for s in strengths[method]
-                              if (e := effect(gens, direction, method, s, pols))}
-                      for group, pols in (("", (polar,)), ("neutral_", (neutral,)))}
-            ref = sweeps[""] or sweeps["neutral_"]
-            if not ref:
-                continue
-            pick = fluent_setting(ref)
-            out[f"{'blend' if method == 'operator' else 'multiplier'}_{key}"] = pick
-            for group, sweep in sweeps.items():
-                for s, e in sweep.items():
-                    ph.log_metrics({f"{group}{prefix}_{key}": e.shift,
-                                    f"{group}{_fluency_key(method)}_{key}": e.fluency_ratio},
-                                   step=round(s * 100))
-                if sweep:
-                    out[f"{group}{prefix}_{key}"] = sweep[pick].shift
-                    out[f"{group}{_fluency_key(method)}_{key}"] = sweep[pick].fluency_ratio
-    for method, prefix in METHODS.items():
-        if f"{prefix}_pos_to_neg" in out and f"{prefix}_neg_to_pos" in out:
-            out[prefix] = (out[f"{prefix}_neg_to_pos"] - out[f"{prefix}_pos_to_neg"]) / 2
-            fk = _fluency_key(method)
-            out[fk] = (out[f"{fk}_pos_to_neg"] + out[f"{fk}_neg_to_pos"]) / 2
+    for direction in DIRECTIONS:
+        for method in METHODS:
+            out.update(_headline(gens, cfg, ph, direction, method))
+    for m in METHODS.values():
+        if f"{m.shift}_pos_to_neg" in out and f"{m.shift}_neg_to_pos" in out:
+            out[m.shift] = (out[f"{m.shift}_neg_to_pos"] - out[f"{m.shift}_pos_to_neg"]) / 2
+            out[m.fluency] = (out[f"{m.fluency}_pos_to_neg"] + out[f"{m.fluency}_neg_to_pos"]) / 2
     for pol in prompts.POLARITIES:
         base = [g for g in gens if g.direction == "baseline" and g.polarity == pol]
         if base:
@@ -200,5 +196,26 @@ def summarise(gens: list[steering.Generation], cfg: Config, ph) -> dict:
     return out
 
 
-def _fluency_key(method: str) -> str:
-    return "fluency_ratio" if method == "operator" else "vector_fluency_ratio"
+def _headline(gens: list[steering.Generation], cfg: Config, ph, direction: str,
+              method: str) -> dict[str, float]:
+    """One direction and method: every setting's effect logged at step = strength x 100, and
+    the effect at the strongest fluent setting of the polar prompts (of the neutral ones
+    when there are no polar ones), the same setting for both groups."""
+    key, (polar, neutral) = DIRECTIONS[direction]
+    m = METHODS[method]
+    strengths = cfg.blends if method == "operator" else cfg.multipliers
+    sweeps = {group: {s: e for s in strengths if (e := effect(gens, direction, method, s, pols))}
+              for group, pols in (("", (polar,)), ("neutral_", (neutral,)))}
+    ref = sweeps[""] or sweeps["neutral_"]
+    if not ref:
+        return {}
+    pick = fluent_setting(ref)
+    out = {f"{m.setting}_{key}": pick}
+    for group, sweep in sweeps.items():
+        for s, e in sweep.items():
+            ph.log_metrics({f"{group}{m.shift}_{key}": e.shift,
+                            f"{group}{m.fluency}_{key}": e.fluency_ratio}, step=round(s * 100))
+        if sweep:
+            out[f"{group}{m.shift}_{key}"] = sweep[pick].shift
+            out[f"{group}{m.fluency}_{key}"] = sweep[pick].fluency_ratio
+    return out

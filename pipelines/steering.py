@@ -69,7 +69,7 @@ def collect_pairs(bridge, layer: int, pairs: list[PromptPair], device: str = "cp
     return torch.cat(pos_rows), torch.cat(neg_rows)
 
 
-Strength = "float | torch.Tensor"  # one value, or one per batch row
+Strength = float | torch.Tensor  # one value, or one per batch row
 
 
 def _per_row(strength, acts: torch.Tensor):

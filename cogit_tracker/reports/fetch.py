@@ -33,7 +33,7 @@ TAGS = (
 )
 METRICS = (
     s.DURATION_S, s.COST_USD, s.VRAM_PEAK_GB, s.RAM_PEAK_GB, s.FIDELITY, s.GENERATIONS,
-    s.TOKENS_PER_S, s.SENTIMENT_SHIFT,
+    s.TOKENS_PER_S, s.SENTIMENT_SHIFT, s.FLUENCY_RATIO,
 )
 REPORTED_KINDS = ("campaign", "phase")
 # Tested dialects only (MySQL would need `key` quoted); other stores use MlflowClient.
