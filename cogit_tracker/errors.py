@@ -6,9 +6,20 @@ of the experiment itself and keeps its traceback.
 """
 from __future__ import annotations
 
+import math
+
 
 class BadInput(ValueError):
     """A bad value from the user: one line, naming the value and what is accepted."""
+
+
+def check_number(what: str, value: float, low: float, accepted: str,
+                 low_included: bool = False) -> float:
+    """`value` if it is finite and above `low` (or equal to it, when `low_included`), else
+    BadInput naming it: a NaN slips past every comparison, so ranges are checked here."""
+    if not math.isfinite(value) or value < low or (value == low and not low_included):
+        raise BadInput(f"{what} {value:g}: accepted is {accepted}")
+    return value
 
 
 class Failure(RuntimeError):

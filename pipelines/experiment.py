@@ -19,6 +19,7 @@ from typing import Any
 
 import cogit_tracker as ct
 from cogit_tracker.errors import BadInput
+from cogit_tracker.runtime.tracking import check_label
 
 from . import encode, intervene, models, reverse, train
 from .config import (PHASES, Config, check_shape, parse_blends, parse_multipliers, parse_phases,
@@ -110,7 +111,8 @@ def run_campaign(model: str | None = None, precision: str | None = None,
                  **overrides)
     if resume and campaign and campaign != resume:
         raise BadInput(f"--campaign {campaign!r} and --resume {resume!r} disagree: give one label")
-    label = resume or campaign or f"{Path(model).name}-{precision}-{time.strftime('%Y%m%d-%H%M%S')}"
+    default = f"{Path(model).name}-{precision}-{time.strftime('%Y%m%d-%H%M%S')}"
+    label = check_label(resume or (default if campaign is None else campaign))
     names = [PHASES[n - 1] for n in numbers]
     if not resume:
         missing = sorted({need for n in names for need in NEEDS.get(n, ()) if need not in names})

@@ -28,7 +28,8 @@ READERS = [["runs", "list"], ["runs", "reap"], ["report"], ["compare", "run-001"
            ["project", "run-001", "--to", "h100-sxm"], ["decision", "list"],
            ["decision", "show", "1"], ["decision", "verify", "1"], ["decision", "export"],
            ["decision", "link", "1", "run-001"], ["decision", "status", "1", "accepted"],
-           ["run", "--resume", "run-001"]]
+           ["run", "--resume", "run-001"], ["advise", "run-001"], ["runs", "watch"],
+           ["report", "--accuracy"]]
 WRITERS = [["decision", "new", "--no-input", "--title", "T"], ["decision", "import", "log.md"]]
 
 
@@ -119,6 +120,20 @@ LINES: list[tuple[list[str], int]] = [
     (["decision", "export", "--single", "/no/such/folder/log.md"], 2),
     (["decision", "export", "--dir", "notes.txt"], 2),
     (["decision", "export", "--dir", "/no/such/parent/decisions"], 2),
+    # advise, runs watch, decision criterion, decisions from advice, the track record
+    (["advise"], 2), (["advise", "no-such"], 2), (["advise", "run-001", "--gpu", "nope"], 2),
+    (["advise", "run-001", "--precision", "fp8"], 2),
+    (["advise", "run-001", "--setup-min", "-5"], 2), (["advise", "run-001", "--setup-min", "nan"], 2),
+    (["runs", "watch", "--interval", "0"], 2), (["runs", "watch", "--interval", "nan"], 2),
+    (["runs", "watch", "--stale-after", "-1"], 2),
+    (["decision", "criterion", "1", "1", "sum(cost_usd) < 1"], 2),
+    (["decision", "criterion", "999", "1", "sum(cost_usd) < 1"], 2),
+    (["decision", "criterion", "1", "0", "sum(cost_usd) < 1"], 2),
+    (["decision", "criterion", "1", "1"], 2),
+    (["decision", "new", "--from-advice", "no-such", "--no-input"], 2),
+    (["decision", "new", "--from-advice", "run-001", "--choose", "nope", "--no-input"], 2),
+    (["decision", "new", "--from-advice", "run-001", "--title", "T", "--no-input"], 2),
+    (["report", "--accuracy", "--campaign", "run-001"], 2), (["report", "--gpu", "nope"], 2),
     # server
     (["server", "--port", "70000"], 2), (["server", "--port", "0"], 2),
     (["server", "--workers", "0"], 2), (["server", "--backend-store-uri", "garbage://x"], 2),

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema
 from cogit_tracker.errors import BadInput
-from pipelines import intervene, quantum
+from pipelines import cache, intervene
 from pipelines.experiment import run_campaign
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ def test_operators_are_artifacts_with_their_checksum(campaign_run, tmp_path):
                                                          str(tmp_path))).read_text())
     for direction in ("pos_to_neg", "neg_to_pos"):
         local = client.download_artifacts(run.info.run_id, manifest[direction]["file"], str(tmp_path))
-        assert quantum.sha256(Path(local)) == manifest[direction]["sha256"]
+        assert cache.sha256(Path(local)) == manifest[direction]["sha256"]
         assert run.data.params[f"sha256_{direction}"] == manifest[direction]["sha256"]
 
 

@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from .. import schema as s
-from ..errors import BadInput
+from ..errors import check_number
 from ..machine import catalog
 from ..reports.model import Campaign
 from ..table import fmt_value
@@ -227,7 +227,6 @@ def _median(campaigns: list[Campaign], metric: str) -> float | None:
 
 
 def check_setup(setup_min: float) -> float:
-    if setup_min < 0:
-        raise BadInput(f"--setup-min {setup_min:g}: give minutes >= 0 (the time to set up the "
-                       f"new machine or precision, billed at its rate)")
-    return setup_min * 60
+    return 60 * check_number("--setup-min", setup_min, 0, "minutes >= 0 (the time to set "
+                             "up the new machine or precision, billed at its rate)",
+                             low_included=True)

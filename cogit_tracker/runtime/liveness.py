@@ -9,12 +9,11 @@ without a heartbeat tag are not ours and are left alone.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass
 
 from .. import schema
-from ..errors import BadInput
+from ..errors import BadInput, check_number
 from ..machine import cost
 from ..store import query
 from ..store import uri as store_uri
@@ -75,9 +74,7 @@ def list_runs(tracking_uri: str | None = None, campaign: str | None = None,
 def reap(tracking_uri: str | None = None, stale_after_s: float = DEFAULT_STALE_AFTER_S,
          dry_run: bool = False, now_ms: int | None = None) -> list[RunState]:
     """Mark dead runs KILLED (see module docstring) and return them."""
-    if not math.isfinite(stale_after_s) or stale_after_s <= 0:
-        raise BadInput(f"--stale-after {stale_after_s:g}: accepted is a finite number of "
-                       "seconds > 0, e.g. 120")
+    check_number("--stale-after", stale_after_s, 0, "a number of seconds > 0, e.g. 120")
     from mlflow.entities import Metric, RunTag
 
     client = store_uri.client(tracking_uri)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 
-from ..redaction import redact_uri
+from ..redaction import redact
 
 
 def run_context_tags(explicit: Mapping[str, str]) -> dict[str, str]:
@@ -27,6 +27,6 @@ def run_context_tags(explicit: Mapping[str, str]) -> dict[str, str]:
 
         found = resolve_tags(ignore=[CogitContextProvider])
     except Exception as exc:  # noqa: BLE001 - see docstring
-        warnings.warn(f"cogit-tracker: MLflow's run context failed: {exc}", stacklevel=2)
+        warnings.warn(redact(f"cogit-tracker: MLflow's run context failed: {exc}"), stacklevel=2)
         found = {}
-    return {**{k: redact_uri(str(v)) for k, v in found.items()}, **explicit}
+    return {**{k: redact(str(v)) for k, v in found.items()}, **explicit}

@@ -15,13 +15,20 @@ continues its series. cogit's own monitor keeps the peaks (`vram_peak_gb`, `ram_
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from mlflow.environment_variables import (MLFLOW_SYSTEM_METRICS_NODE_ID,
+                                          MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL)
+from mlflow.system_metrics.metrics.cpu_monitor import CPUMonitor
+from mlflow.system_metrics.metrics.disk_monitor import DiskMonitor
+from mlflow.system_metrics.metrics.network_monitor import NetworkMonitor
 from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
 from .. import settings
+from ..schema import SYSTEM_METRICS_PREFIX
 
 _MLFLOW_LOGGER = "mlflow.system_metrics"
 
@@ -43,8 +50,18 @@ class WriterMonitor(SystemMetricsMonitor):
     """MLflow's monitor with its collectors, publishing through cogit's writer."""
 
     def __init__(self, uid: str, writer, elapsed_s: Callable[[], float]):
-        super().__init__(None, sampling_interval=max(settings.SYSTEM_METRICS.get(), 1.0),
-                         tracking_uri=writer.tracking_uri)
+        # Not MLflow's own __init__: that also opens a client on the store for MLflow's logger,
+        # which on a SQL store that is down blocks the phase for minutes before it starts.
+        self.monitors = [CPUMonitor(), DiskMonitor(), NetworkMonitor()]
+        gpu = self._initialize_gpu_monitor()
+        if gpu is not None:
+            self.monitors.append(gpu)
+        self.sampling_interval = (MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL.get()
+                                  or max(settings.SYSTEM_METRICS.get(), 1.0))
+        self.node_id = MLFLOW_SYSTEM_METRICS_NODE_ID.get()
+        self._metrics_prefix = SYSTEM_METRICS_PREFIX
+        self._shutdown_event = threading.Event()
+        self._process = None
         self.uid, self.writer, self.elapsed_s = uid, writer, elapsed_s
 
     def monitor(self) -> None:

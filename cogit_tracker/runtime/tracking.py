@@ -243,6 +243,13 @@ class Campaign(Run):
         return False
 
 
+def check_label(label: str | None) -> str:
+    """A campaign label that names something (any character is fine, quotes included)."""
+    if not label or not label.strip():
+        raise BadInput(f"campaign label {label!r} is empty: give a name such as 'run-002'")
+    return label
+
+
 @dataclass
 class _Setup:
     """A campaign's arguments, checked before any run exists."""
@@ -268,8 +275,7 @@ def _setup(label: str, experiment: str | None = None, model: str | None = None,
            usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
            tracking_uri: str | None = None, tags: Mapping[str, Any] | None = None,
            on_budget: str | None = None, wait: bool = False) -> _Setup:
-    if not label or not label.strip():
-        raise BadInput("campaign label is empty: give a name such as 'run-002'")
+    check_label(label)
     precision = schema.check_precision(precision)
     uri = store_uri.tracking_uri(tracking_uri)
     profile = hardware.probe()

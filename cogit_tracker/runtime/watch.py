@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .. import schema
-from ..errors import BadInput
+from ..errors import check_number
 from ..store import query
 from ..store import uri as store_uri
 from ..table import Column, Table
@@ -82,10 +82,8 @@ def watch(tracking_uri: str | None = None, campaign: str | None = None,
     """Snapshots every `interval_s` until no phase is left to wait for. A campaign between two
     phases counts as running: its next phase is waited for while the campaign run is RUNNING
     with a live heartbeat. Bad values fail here, before the first look."""
-    if interval_s <= 0:
-        raise BadInput(f"--interval {interval_s:g}: give a positive number of seconds")
-    if stale_after_s <= 0:
-        raise BadInput(f"--stale-after {stale_after_s:g}: give a positive number of seconds")
+    check_number("--interval", interval_s, 0, "a number of seconds > 0, e.g. 2")
+    check_number("--stale-after", stale_after_s, 0, "a number of seconds > 0, e.g. 120")
     client = store_uri.client(tracking_uri, "read")
     return _snapshots(client, campaign, interval_s, stale_after_s)
 

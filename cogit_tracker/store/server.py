@@ -96,6 +96,8 @@ def drop_database(uri: str) -> None:
 def _check_listen(host: str, port: int) -> None:
     """The server will be able to listen at host:port (it is free, and the address ours)."""
     with socket.socket() as sock:
+        # as the server itself will: a port whose last connections are in TIME_WAIT is free
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

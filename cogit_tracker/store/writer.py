@@ -271,16 +271,18 @@ class Writer:
         return True
 
 
-_writers: dict[str, Writer] = {}
+_writers: dict[tuple[str, str], Writer] = {}
 _lock = threading.Lock()
 
 
 def get(tracking_uri: str) -> Writer:
-    """The process's writer for a store, started on first use and flushed at exit."""
+    """The process's writer for a store and the spool folder in force (COGIT_SPOOL_DIR when
+    asked), started on first use and flushed at exit."""
+    key = (tracking_uri, str(default_dir()))
     with _lock:
-        if tracking_uri not in _writers:
-            _writers[tracking_uri] = Writer(tracking_uri)
-        return _writers[tracking_uri]
+        if key not in _writers:
+            _writers[key] = Writer(tracking_uri)
+        return _writers[key]
 
 
 @atexit.register

@@ -23,7 +23,7 @@ from ..cli import decision_tables as tables
 from ..decisions.model import SECTIONS
 from ..decisions.store import DecisionLog, Verification, select_entries
 from ..errors import BadInput, Unknown
-from ..redaction import redact_uri
+from ..redaction import redact
 from ..reports.compare import compare as compare_campaigns
 from ..reports.detail import detail
 from ..reports.overview import overview, visible_campaigns
@@ -252,9 +252,9 @@ def failed(exc: Exception):
     if isinstance(exc, HTTPException):
         return exc
     if isinstance(exc, Unknown):
-        code, line = 404, redact_uri(str(exc))
+        code, line = 404, redact(str(exc))
     elif isinstance(exc, BadInput):
-        code, line = 400, redact_uri(str(exc))
+        code, line = 400, redact(str(exc))
     else:
         current_app.logger.exception("cogit page %s failed", request.full_path)
         code, line = 500, f"internal error ({type(exc).__name__}); the server's log has more"
