@@ -74,8 +74,8 @@ Strength = float | torch.Tensor  # one value, or one per batch row
 
 def _per_row(strength, acts: torch.Tensor):
     """A blend or multiplier shaped to broadcast over (rows, positions, d_model): phase 3
-    puts every condition of a prompt in one batch, since a generation step costs about the
-    same for 1 row as for 100 on the CPU."""
+    puts every condition of a prompt in one batch, since a generation step costs ~90 ms
+    plus ~2 ms a row (SmolLM2, 2 cores)."""
     if isinstance(strength, torch.Tensor):
         return strength.to(device=acts.device, dtype=torch.float32).view(-1, 1, 1)
     return strength
@@ -150,6 +150,8 @@ class Generation:
 
 @dataclass
 class Continuation:
+    """What one prompt generated: its ids are kept so fluency scores exactly those tokens."""
+
     text: str
     ids: list[int]   # generated token ids, up to and including an end-of-sequence token
     latency_s: float
