@@ -62,7 +62,9 @@ class Encoder:
 
     @classmethod
     def from_state(cls, state: dict) -> "Encoder":
-        return cls(state["proj"], state["pinv"], state["mean"], state["max_norm"])
+        # encodings saved before the norm limit existed steer every activation, as they did
+        return cls(state["proj"], state["pinv"], state["mean"],
+                   state.get("max_norm", float("inf")))
 
 
 def make_encoder(mean: torch.Tensor, quantum_dim: int, seed: int,
