@@ -5,7 +5,7 @@ evaluation prompts. Prints, per rank, the training time, the fidelity, and per d
 the shift at the strongest blend whose fluency ratio stays within the limit; the
 mean-difference vector beside it. The demo's rank was chosen from this (decisions/).
 
-    PYTHONPATH=. python bench/operator_rank.py [--ranks 8,16,64] [--prompts 8]
+    .venv/bin/python bench/operator_rank.py [--ranks 8,16,32,64] [--prompts 12]
 """
 from __future__ import annotations
 
