@@ -57,11 +57,11 @@ def _default_device() -> str:
 def _print_oom_advice(cfg: Config, source: str) -> None:
     """The planner's way out of a CUDA OOM, when the planner is installed; never masks the OOM."""
     try:
-        from cogit_tracker.planning import advice, memory
+        from cogit_tracker.planning import memory, plan_words
 
         plan = memory.plan(model=source, precision=cfg.precision, quantum_dim=cfg.quantum_dim,
                            operators=2)
-        print(advice.oom_advice(plan), file=sys.stderr)
+        print(plan_words.oom_advice(plan), file=sys.stderr)
     except Exception:  # noqa: BLE001 - advice is a courtesy; the OOM itself propagates
         pass
 

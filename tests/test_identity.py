@@ -134,7 +134,7 @@ def test_stale_after_must_be_a_finite_positive_number(store, stale_after):
         warnings.simplefilter("ignore")
         camp = ct.campaign("alive")
         with camp:
-            with pytest.raises(BadInput, match="finite number of seconds"):
+            with pytest.raises(BadInput, match="finite, positive number of seconds"):
                 liveness.reap(store, stale_after_s=stale_after)
             assert MlflowClient().get_run(camp.run_id).info.status == "RUNNING"
     run = MlflowClient().get_run(camp.run_id)

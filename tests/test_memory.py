@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cogit_tracker import schema
-from cogit_tracker.planning import advice, architectures, memory
+from cogit_tracker.planning import architectures, memory, plan_words
 from cogit_tracker.errors import BadInput
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,7 +194,7 @@ def test_config_missing_a_field(tmp_path):
 
 
 def test_oom_advice_names_the_ways_out():
-    text = advice.oom_advice(memory.plan(model="Qwen2.5-7B-Instruct", quantum_dim=9333))
+    text = plan_words.oom_advice(memory.plan(model="Qwen2.5-7B-Instruct", quantum_dim=9333))
     fp16_total = memory.plan(model="Qwen2.5-7B-Instruct", precision="fp16",
                              quantum_dim=9333).total_bytes
     assert f"fp16 ({fp16_total / GB:.1f} GB in all)" in text

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..planning import advice, memory, track
+from ..planning import memory, plan_words, track
 from ..schema import GB, PRECISIONS
 from ..table import Column, Table
 from .group import cli, json_option, tracking_option
@@ -83,7 +83,7 @@ def plan_tables(p: memory.MemoryPlan) -> list[Table]:
             Column("gpu", "GPU"), Column("vram", "VRAM GB"), Column("fits", "Fits?"),
             Column("free", "Free after GB"), Column("device", "Operators on"),
             Column("placed", "GPU then holds GB")], [_gpu_row(g) for g in p.gpus]))
-    tables[-1].notes = advice.notes(p)
+    tables[-1].notes = plan_words.notes(p)
     return tables
 
 

@@ -74,7 +74,8 @@ def list_runs(tracking_uri: str | None = None, campaign: str | None = None,
 def reap(tracking_uri: str | None = None, stale_after_s: float = DEFAULT_STALE_AFTER_S,
          dry_run: bool = False, now_ms: int | None = None) -> list[RunState]:
     """Mark dead runs KILLED (see module docstring) and return them."""
-    check_number("--stale-after", stale_after_s, 0, "a number of seconds > 0, e.g. 120")
+    check_number("--stale-after", stale_after_s, 0,
+                 "a finite, positive number of seconds, e.g. 120")
     from mlflow.entities import Metric, RunTag
 
     client = store_uri.client(tracking_uri)

@@ -82,8 +82,10 @@ def watch(tracking_uri: str | None = None, campaign: str | None = None,
     """Snapshots every `interval_s` until no phase is left to wait for. A campaign between two
     phases counts as running: its next phase is waited for while the campaign run is RUNNING
     with a live heartbeat. Bad values fail here, before the first look."""
-    check_number("--interval", interval_s, 0, "a number of seconds > 0, e.g. 2")
-    check_number("--stale-after", stale_after_s, 0, "a number of seconds > 0, e.g. 120")
+    check_number("--interval", interval_s, 0,
+                 "a finite, positive number of seconds, e.g. 2")
+    check_number("--stale-after", stale_after_s, 0,
+                 "a finite, positive number of seconds, e.g. 120")
     client = store_uri.client(tracking_uri, "read")
     return _snapshots(client, campaign, interval_s, stale_after_s)
 
