@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cogit_tracker import Experiment, Param
 
+from .config import BLENDS, LR, MULTIPLIERS
 from .models import PRECISIONS
 
 __all__ = ["EXPERIMENT", "run_campaign"]
@@ -37,12 +38,15 @@ EXPERIMENT = Experiment(
         Param("layer", int, None, "Layer to hook (default: the middle one)."),
         Param("quantum_dim", int, None, "Dimension of the quantum states, >= d_model "
               "(default: 2 x d_model)."),
-        Param("blend", str, "0.25,0.5,0.75,1.0", "The operator's blend ratios in [0, 1], "
+        Param("blend", str, BLENDS, "The operator's blend ratios in [0, 1], "
               "comma-separated."),
-        Param("multipliers", str, "0.5,1,2,4", "The steering vector's multipliers of the "
+        Param("multipliers", str, MULTIPLIERS, "The steering vector's multipliers of the "
               "mean difference, comma-separated (the baseline the operator is judged against)."),
         Param("operator_rank", int, 0, "Train each operator in the k-dim subspace where "
-              "training targets differ most from their sources (0: the whole space)."),
+              "training targets differ most from their sources (0: the whole space; make demo: "
+              "16 of 1152 on smollm2-135m, with --lr 0.02)."),
+        Param("lr", float, LR, "The operators' Adam learning rate (each step moves every "
+              "entry of A by about this much)."),
         Param("prompts", str, None, "Phase 3 prompts: one a line (steered both ways), or a "
               "JSON list of strings or {\"text\", \"polarity\": positive|negative|neutral}."),
     ),

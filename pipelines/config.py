@@ -9,6 +9,11 @@ from cogit_tracker.errors import BadInput
 from .prompts import EvalPrompt
 
 PHASES = ("encode", "train", "intervene", "reverse")
+# Defaults of the options that `cogit-log run` declares (pipelines/__init__.py) and
+# `run_campaign` takes, defined once.
+BLENDS = "0.25,0.5,0.75,1.0"   # the operator's
+MULTIPLIERS = "0.5,1,2,4"      # the steering vector's; x4 breaks SmolLM2's text
+LR = 0.002                     # Adam moves every entry of A by ~lr a step
 
 
 @dataclass
@@ -17,7 +22,7 @@ class Config:
     precision: str = "fp32"
     layer: int | None = None          # default: the middle layer
     quantum_dim: int | None = None    # default: 2 x d_model
-    blends: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+    blends: tuple[float, ...] = field(default_factory=lambda: parse_blends(BLENDS))
     device: str = "cpu"               # where the model runs
     seed: int = 0
     encode_prompts: int = 200         # prompt pairs for the operators' training states
@@ -27,8 +32,8 @@ class Config:
     prompts_file: str | None = None          # where they came from, recorded with the run
     epochs: int = 80
     operator_rank: int | None = None  # None: U on the whole space; k: in a k-dim subspace
-    multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # the steering vector's sweep
-    lr: float = 0.002
+    multipliers: tuple[float, ...] = field(default_factory=lambda: parse_multipliers(MULTIPLIERS))
+    lr: float = LR
     target_fidelity: float = 0.99
     checkpoint_every: int = 20
     workdir: Path = field(default_factory=Path.cwd)  # files stay here until uploaded
@@ -57,6 +62,12 @@ def parse_blends(text: str) -> tuple[float, ...]:
 def parse_multipliers(text: str) -> tuple[float, ...]:
     return _numbers(text, "--multipliers", lambda m: 0.0 < m <= 100.0,
                     "numbers in (0, 100], e.g. 0.5,1,2,4")
+
+
+def parse_lr(lr: float) -> float:
+    if not 0 < lr <= 1:  # NaN fails too
+        raise BadInput(f"--lr {lr}: accepted a learning rate in (0, 1], e.g. 0.002")
+    return lr
 
 
 def parse_rank(rank: int | None, quantum_dim: int) -> int | None:

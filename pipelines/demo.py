@@ -21,6 +21,7 @@ from cogit_tracker.runtime import experiments
 from cogit_tracker.store import uri as store_uri
 
 from . import intervene, smollm2
+from .config import BLENDS, MULTIPLIERS
 from .experiment import EXPERIMENT, run_campaign
 from .models import PRECISIONS
 
@@ -29,8 +30,8 @@ EXAMPLE_USD_PER_HOUR = 0.89  # the log's RunPod RTX 5090 price: an example, not 
 # decisions/): the operator trains in the 16 directions where training targets differ most
 # from their sources, instead of the whole 1152-dim space (428 s an operator).
 SETTINGS = dict(model=smollm2.NAME, layer=12, operator_rank=16, lr=0.02, epochs=80,
-                encode_prompts=400, eval_prompts=12, max_new_tokens=20, blend="0.25,0.5,0.75,1.0",
-                multipliers="0.5,1,2,4", usd_per_hour=EXAMPLE_USD_PER_HOUR)
+                encode_prompts=400, eval_prompts=12, max_new_tokens=20, blend=BLENDS,
+                multipliers=MULTIPLIERS, usd_per_hour=EXAMPLE_USD_PER_HOUR)
 ROWS = (  # (phase, metric, label)
     ("encode", "weight_mb", "weights loaded (MB)"),
     ("train", "fidelity_identity", "fidelity of doing nothing"),

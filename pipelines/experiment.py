@@ -22,8 +22,8 @@ from cogit_tracker.errors import BadInput
 from cogit_tracker.runtime.tracking import check_label
 
 from . import encode, intervene, models, reverse, train
-from .config import (PHASES, Config, check_shape, parse_blends, parse_multipliers, parse_phases,
-                     parse_rank)
+from .config import (BLENDS, LR, MULTIPLIERS, PHASES, Config, check_shape, parse_blends,
+                     parse_lr, parse_multipliers, parse_phases, parse_rank)
 from .progress import reporting_to
 from .prompts import read_prompts_file
 
@@ -89,8 +89,9 @@ def _resumed_settings(label: str, model: str | None, precision: str | None,
 def run_campaign(model: str | None = None, precision: str | None = None,
                  campaign: str | None = None,
                  phases: str = "1-4", layer: int | None = None, quantum_dim: int | None = None,
-                 blend: str = "0.25,0.5,0.75,1.0", multipliers: str = "0.5,1,2,4",
-                 operator_rank: int | None = None, prompts: str | None = None,
+                 blend: str = BLENDS, multipliers: str = MULTIPLIERS,
+                 operator_rank: int | None = None, lr: float = LR,
+                 prompts: str | None = None,
                  usd_per_hour: float | None = None,
                  budget_usd: float | None = None, resume: str | None = None,
                  tracking_uri: str | None = None, wait: bool = False, device: str | None = None,
@@ -106,6 +107,7 @@ def run_campaign(model: str | None = None, precision: str | None = None,
     numbers = parse_phases(phases)
     cfg = Config(model=model, precision=precision, layer=layer, quantum_dim=quantum_dim,
                  blends=parse_blends(blend), multipliers=parse_multipliers(multipliers),
+                 lr=parse_lr(lr),
                  device=device, tracking_uri=tracking_uri, prompts_file=prompts,
                  prompts=read_prompts_file(prompts) if prompts else None,
                  **overrides)

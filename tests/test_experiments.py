@@ -56,7 +56,7 @@ def test_a_bare_callable_is_an_experiment_without_options(registered):
 def test_the_reference_experiment_declares_its_options():
     names = [p.name for p in experiments.load("cogit-qmech").params]
     assert names == ["model", "precision", "phases", "layer", "quantum_dim", "blend", "multipliers",
-                     "operator_rank", "prompts"]
+                     "operator_rank", "lr", "prompts"]
 
 
 def test_unknown_experiment_is_bad_input_naming_the_installed(registered):

@@ -131,6 +131,7 @@ def test_int8_campaign_records_int8_weights(tiny_model, store):
     (dict(quantum_dim=8), "--quantum-dim 8"),
     (dict(multipliers="0,2"), "--multipliers"),
     (dict(operator_rank=5000), "--operator-rank 5000"),
+    (dict(lr=float("nan")), "--lr nan"),
     (dict(precision="int4"), "int4"),
     (dict(precision="fp64"), "precision"),
     (dict(phases="3-4"), "encode, train must run"),
