@@ -26,7 +26,7 @@ class Loaded:
     bridge: object           # transformer_lens TransformerBridge
     tokenizer: object
     source: str              # local folder or hub name actually loaded
-    dtype_loaded: str        # dominant weight dtype after loading: float32, float16, int8...
+    dtype_loaded: str        # dominant dtype of the decoder blocks' weights: float32, int8...
     weight_bytes: int
     n_params: int
     int8_path: str | None    # "bitsandbytes" (CUDA) | "torch-dynamic" (CPU) | None
@@ -145,12 +145,22 @@ def weight_census(module) -> tuple[int, int, str]:
     return sum(by_dtype.values()), count, dominant
 
 
+def blocks(hf):
+    """The decoder blocks, whose Linear weights every precision path converts: the
+    embedding (tied to the unembedding in small models) stays float on the int8 paths, so
+    judging a load by the whole model would call SmolLM2's correct int8 load float32."""
+    return getattr(getattr(hf, "model", None), "layers", None) or hf
+
+
 def contradiction(precision: str, weight_bytes: int, n_params: int, dtype_loaded: str) -> str | None:
+    """A warning when the decoder blocks hold more bytes per weight than `precision` means
+    (the log's "FP16, ~30 GB" was a float32 load)."""
     per = weight_bytes / max(n_params, 1)
     want = schema.PRECISION_BYTES[precision]
     if per > want * 1.5:
-        return (f"requested {precision} but the weights loaded as {dtype_loaded}, "
-                f"{per:.1f} bytes per weight ({weight_bytes / schema.GB:.3f} GB); expected ~{want:g}")
+        return (f"requested {precision} but the decoder blocks loaded as {dtype_loaded}, "
+                f"{per:.1f} bytes per weight ({weight_bytes / schema.GB:.3f} GB); "
+                f"expected ~{want:g}")
     return None
 
 
@@ -182,7 +192,8 @@ def load(model: str, precision: str, device: str = "cpu") -> Loaded:
         raise BadInput(unknown_model(model)) from None
     # before the bridge wraps it: wrapped, each packed int8 weight shows up under several
     # aliases, and unpacking makes a fresh tensor per alias that no pointer check can dedupe
-    weight_bytes, n_params, dtype_loaded = weight_census(hf)
+    weight_bytes, n_params, _ = weight_census(hf)
+    block_bytes, block_params, dtype_loaded = weight_census(blocks(hf))
     if device != "cpu" and int8_path != "bitsandbytes":
         hf = hf.to(device)
     with warnings.catch_warnings():
@@ -194,7 +205,7 @@ def load(model: str, precision: str, device: str = "cpu") -> Loaded:
 
         small_matmuls_single_thread()
     return Loaded(bridge, bridge.tokenizer, source, dtype_loaded, weight_bytes, n_params,
-                  int8_path, contradiction(precision, weight_bytes, n_params, dtype_loaded))
+                  int8_path, contradiction(precision, block_bytes, block_params, dtype_loaded))
 
 
 @lru_cache(maxsize=1)
