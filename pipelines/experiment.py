@@ -130,8 +130,12 @@ def run_campaign(model: str | None = None, precision: str | None = None,
                                "phases": {}}
     with tempfile.TemporaryDirectory(prefix="cogit-qmech-") as work:
         cfg.workdir = Path(work)
-        params = {"phases": phases, "layer": cfg.layer, "quantum_dim": cfg.quantum_dim,
-                  "blend": blend}
+        params = {k: v for k, v in {
+            "phases": phases, "layer": cfg.layer, "quantum_dim": cfg.quantum_dim, "blend": blend,
+            "multipliers": multipliers, "operator_rank": cfg.operator_rank, "lr": cfg.lr,
+            "epochs": cfg.epochs, "encode_prompts": cfg.encode_prompts,
+            "eval_prompts": cfg.eval_prompts, "max_new_tokens": cfg.max_new_tokens,
+            "prompts": cfg.prompts_file}.items() if v is not None}  # compared in mlflow ui
         with ct.campaign(label, experiment=EXPERIMENT, model=model, precision=precision,
                          usd_per_hour=usd_per_hour, budget_usd=budget_usd,
                          tracking_uri=tracking_uri, resume=bool(resume), wait=wait,

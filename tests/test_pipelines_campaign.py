@@ -54,6 +54,16 @@ def test_campaign_has_four_finished_phase_runs(campaign_run):
     assert summary["uid"] == runs["campaign"].data.tags[schema.UID]
 
 
+def test_campaign_run_carries_its_configuration_as_params(campaign_run):
+    """What tells two campaigns apart in mlflow ui's compare view, with no code."""
+    uri, _ = campaign_run
+    params = _runs(uri, "t-fp32")["campaign"].data.params
+    assert params["model"] and params["precision"] == "fp32" and params["gpu.key"] == "none"
+    assert params["epochs"] == str(SMALL["epochs"])
+    assert params["multipliers"] and params["phases"] == "1-4"
+    assert "prompts" not in params and "None" not in params.values()
+
+
 def test_model_load_is_recorded(campaign_run):
     uri, _ = campaign_run
     enc = _runs(uri, "t-fp32")["encode"].data
