@@ -122,7 +122,7 @@ def test_server_killed_mid_phase(mlflow_server, tmp_path):
     time.sleep(2)  # points logged now have nowhere to go but the spool
     mlflow_server.start()
     [out] = finish([proc], timeout=120)
-    assert f"ops wait in {spool}" in out  # the outage was felt, and the spool took the points
+    assert f"keeping its ops in {spool}" in out  # the outage was felt; the spool took the points
     replay_leftovers([spool], mlflow_server.url)
     runs = phase_runs(mlflow_server, "outage")
     assert set(runs.values()) == {("FINISHED", 1000, 1000)} and len(runs) == 2
