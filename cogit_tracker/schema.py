@@ -122,7 +122,6 @@ def decision_tag(number: int) -> str:
 # so `cogit-log report --accuracy` can hold it against the campaign that later ran it.
 PREDICTION_EXPERIMENT = "cogit-predictions"
 PREDICTION_SOURCE = "cogit.prediction.source"       # plan | projection | advice
-PREDICTION_SOURCES = ("plan", "projection", "advice")
 PREDICTION_CAMPAIGN = "cogit.prediction.campaign"   # label of the campaign it projects from
 PREDICTION_PHASES = "cogit.prediction.phases"       # phases it predicts, comma-separated
 PREDICTED_DURATION_S = "predicted_duration_s"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator, Mapping
 
 
 def _read(name: str, default: float) -> float:
@@ -52,3 +54,19 @@ MEMORY_OPS = Count("COGIT_MEMORY_OPS", 500_000)   # kept in memory when the spoo
 BUDGET_GRACE = Seconds("COGIT_BUDGET_GRACE_S", 30.0)  # to unwind a stopped phase, then exit
 #: a shell command run once when a campaign's budget is spent (as `on_budget=`)
 ON_BUDGET = "COGIT_ON_BUDGET"
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in `os.environ` for the duration; each variable is then put back as it was
+    (or removed, if it was not set): for libraries configured only by the environment."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import warnings
 
-import pytest
 from mlflow.tracking import MlflowClient
 
 import cogit_tracker as ct

@@ -11,7 +11,6 @@ that the campaign which was abandoned does not count: e.g.
 from __future__ import annotations
 
 import math
-import re
 from typing import Callable
 
 from ..planning import track
@@ -21,11 +20,11 @@ from ..table import fmt_value
 from .compose import now_utc
 from .model import Criterion, Decision
 from .model import Option as Choice
+from .verify import literal
 
 #: Each limit is this multiple of the projection: the slack the reference log's own criterion
 #: allowed ("<15 min" for an estimate of 5-10 min).
 MARGIN = 1.5
-PLAIN_VALUE = re.compile(r"^[A-Za-z_][\w/\-]*(?:\.[A-Za-z_][\w/\-]*)*$")  # verify.py's name
 
 
 def round_up(value: float, digits: int = 3) -> float:
@@ -36,21 +35,11 @@ def round_up(value: float, digits: int = 3) -> float:
     return math.ceil(value * scale - 1e-9) / scale
 
 
-def _literal(value: str) -> str | None:
-    """A tag value as the criteria grammar reads it: bare, or quoted; None if it cannot be."""
-    if PLAIN_VALUE.match(value):
-        return value
-    for quote in ("'", '"'):
-        if quote not in value:
-            return f"{quote}{value}{quote}"
-    return None
-
-
 def scope(advice: Advice, opt: Option) -> str:
     """The `where` clause that selects the runs of the chosen configuration: the campaign
     itself when continuing, else the GPU and precision chosen."""
     if opt.kind == "continue":
-        label = _literal(advice.situation.campaign.label)
+        label = literal(advice.situation.campaign.label)
         return f" where campaign = {label}" if label else ""
     return f" where gpu.key = {opt.gpu} and precision = {opt.precision}"
 
@@ -67,7 +56,7 @@ def criteria(advice: Advice, opt: Option) -> list[Criterion]:
         if sec is None:
             continue
         limit = round_up(max(sec, 1.0) * MARGIN)
-        expr = f"phase[{_literal(name) or name}].duration_s < {limit:g}{where}"
+        expr = f"phase[{literal(name) or name}].duration_s < {limit:g}{where}"
         found.append(Criterion(f"{name} completes in under {fmt_value(limit, 'seconds')} "
                                f"(projected {fmt_value(sec, 'seconds')})", expr))
     usd = opt.total_usd if opt.kind == "continue" else opt.run_usd

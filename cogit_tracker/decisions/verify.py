@@ -26,14 +26,26 @@ from ..schema import KIND, PHASE
 AGGREGATES = ("sum", "mean", "min", "max", "count")
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
        "=": operator.eq, "==": operator.eq, "!=": operator.ne}
-TOKEN = re.compile(r"""
+NAME = r"[A-Za-z_][\w/\-]*(?:\.[A-Za-z_][\w/\-]*)*"  # a metric, tag or bare value
+_PLAIN = re.compile(rf"^{NAME}$")
+TOKEN = re.compile(rf"""
     (?P<space>\s+)
   | (?P<number>\$?-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<op><=|>=|==|!=|<|>|=)
   | (?P<punct>[()\[\].])
-  | (?P<name>[A-Za-z_][\w/\-]*(?:\.[A-Za-z_][\w/\-]*)*)
+  | (?P<name>{NAME})
 """, re.X)
+
+
+def literal(value: str) -> str | None:
+    """`value` as the grammar reads a tag value: bare, or quoted; None if it cannot be."""
+    if _PLAIN.match(value):
+        return value
+    for quote in ("'", '"'):
+        if quote not in value:
+            return f"{quote}{value}{quote}"
+    return None
 
 
 @dataclass(frozen=True)

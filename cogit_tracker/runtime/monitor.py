@@ -95,7 +95,6 @@ class Monitor:
         self._live: dict[str, Live] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._main = threading.main_thread().ident
 
     def add(self, live: Live) -> None:
         self.sample(live)

@@ -7,11 +7,12 @@ artifacts (a decision's record, a phase's generations) takes a reader and does n
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+
+from ..settings import environment
 
 #: (run, artifact path) -> its text; raises if the run has no such artifact.
 ArtifactReader = Callable[[object, str], str]
@@ -21,18 +22,9 @@ ArtifactReader = Callable[[object, str], str]
 def quiet_mlflow() -> Iterator[None]:
     """MLflow writes a download bar, and on HTTP stores a "View run" link, to stdout, which
     would corrupt `--json` output; both have an environment switch, set only meanwhile."""
-    switches = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-                "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
-    old = {key: os.environ.get(key) for key in switches}
-    os.environ.update(switches)
-    try:
+    with environment({"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+                      "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}):
         yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def client_reader(client) -> ArtifactReader:

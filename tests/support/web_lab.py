@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from mlflow.tracking import MlflowClient
@@ -16,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from cogit_tracker import schema as s
 from cogit_tracker.decisions.model import Criterion, Decision, Option
 from cogit_tracker.decisions.store import DecisionLog
+from cogit_tracker.settings import environment
 
 from . import synthetic as sy
 
@@ -51,21 +50,10 @@ class Lab:
         return json.loads(body)
 
 
-@contextmanager
 def credentials(user: tuple[str, str] | None):
     """MLflow's own client variables, set for the duration (the lab writes as the admin)."""
     names = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
-    old = {n: os.environ.get(n) for n in names}
-    if user:
-        os.environ.update(dict(zip(names, user)))
-    try:
-        yield
-    finally:
-        for name, value in old.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environment(dict(zip(names, user)) if user else {})
 
 
 GENERATIONS = {
