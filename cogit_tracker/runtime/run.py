@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from .. import schema
 from ..machine import cost
 from ..redaction import redact
-from ..store import values, writer
+from ..store import fluent_store, stash, values, writer
 from ..store.ops import Op, now_ms
 from . import monitor
 from .ending import BudgetExceeded, classify, install_sigterm, quiet
@@ -61,16 +61,27 @@ class Run:
             self._writer.submit({"op": "tags", "uid": self.uid, "tags": items})
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        if values.artifact(path):
-            self._writer.submit({"op": "artifact", "uid": self.uid, "path": str(path),
-                                 "artifact_path": artifact_path})
+        """The file (or folder) as it is now: a copy is taken at once (`store/stash.py`), so
+        a checkpoint rewritten next epoch or a temporary file deleted on return is stored as
+        it was when logged. If no copy can be made (a full disk), the file is sent from
+        where it is, later, and that is said once."""
+        if not values.artifact(path):
+            return
+        try:
+            op = stash.take(self._writer.spool_dir, self.uid, path, artifact_path)
+        except OSError as exc:
+            values.warn_once(("artifact", "copy", str(path)), f"no copy of artifact "
+                             f"{str(path)!r} could be taken ({exc}); it is sent as it is then")
+            op = {"op": "artifact", "uid": self.uid, "path": str(path),
+                  "artifact_path": artifact_path}
+        self._writer.submit(op)
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="cogit-"))
-        target = folder / Path(artifact_file).name
-        target.write_text(redact(text), encoding="utf-8")
-        parent = str(Path(artifact_file).parent)
-        self.log_artifact(target, None if parent == "." else parent)
+        with tempfile.TemporaryDirectory(prefix="cogit-") as folder:
+            target = Path(folder) / Path(artifact_file).name
+            target.write_text(redact(text), encoding="utf-8")
+            parent = str(Path(artifact_file).parent)
+            self.log_artifact(target, None if parent == "." else parent)
 
     def log_dict(self, obj: Any, artifact_file: str) -> None:
         self.log_text(json.dumps(obj, indent=2, default=str), artifact_file)
@@ -81,6 +92,12 @@ class Run:
                    for k, col in data.items()}
         self._writer.submit({"op": "table", "uid": self.uid, "file": artifact_file,
                              "data": columns})
+
+    def _tracked(self, experiment: str, name: str | None) -> fluent_store.Tracked:
+        """This run as MLflow's fluent API reaches it (`store/fluent_store.py`): its calls land
+        here through the same writer, and its params are checked against this run's."""
+        return fluent_store.tracked(self.uid) or fluent_store.track(fluent_store.Tracked(
+            self.uid, self._writer, experiment, owned=True, name=name, params=self._params))
 
     def flush(self, timeout: float = 30.0) -> bool:
         return self._writer.flush(timeout)

@@ -10,10 +10,12 @@ same value).
 """
 from __future__ import annotations
 
+import posixpath
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from .. import schema
@@ -148,7 +150,21 @@ class Applier:
             self.client.log_batch(self.run_id(op["uid"]), metrics=chunk)
 
     def _artifact(self, op: Op) -> None:
-        self.client.log_artifact(self.run_id(op["uid"]), op["path"], op.get("artifact_path"))
+        """Straight to the run's own artifact store: MLflow caches one repository per run id
+        for every client in the process, and while a phase is open that is the fluent one
+        (`fluent_artifacts.py`), which would hand the file back to this writer."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        from . import stash
+
+        run = self.client.get_run(self.run_id(op["uid"]))
+        repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=self.tracking_uri)
+        if Path(op["path"]).is_dir():
+            repo.log_artifacts(op["path"], posixpath.join(op.get("artifact_path") or "",
+                                                          Path(op["path"]).name))
+        else:
+            repo.log_artifact(op["path"], op.get("artifact_path"))
+        stash.sent(op)
 
     def _table(self, op: Op) -> None:
         self.client.log_table(self.run_id(op["uid"]), data=op["data"], artifact_file=op["file"])

@@ -33,6 +33,19 @@ DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433, "http": 80, "
 #: track: a run logs here (a missing store is made, a store that is down is spooled for);
 #: write: a command writes here (it must answer); read: a command reads (it must exist too)
 Mode = Literal["track", "write", "read"]
+#: While a phase is open MLflow's fluent API tracks to `cogit:<store URI>` (the store behind
+#: it is `fluent_store.py`); anything of ours that reads the tracking URI means the store.
+FLUENT_PREFIX = "cogit:"
+
+
+def fluent(uri: str) -> str:
+    """The URI MLflow's fluent API uses while a phase of the store `uri` is open."""
+    return uri if uri.startswith(FLUENT_PREFIX) else FLUENT_PREFIX + uri
+
+
+def inner(uri: str) -> str:
+    """The store a `cogit:` URI stands for (any other URI as it is)."""
+    return uri[len(FLUENT_PREFIX):] if uri.startswith(FLUENT_PREFIX) else uri
 
 
 def tracking_uri(explicit: str | None = None, mode: Mode = "track") -> str:
@@ -43,7 +56,7 @@ def tracking_uri(explicit: str | None = None, mode: Mode = "track") -> str:
 def check(uri: str, mode: Mode = "track", what: str = "tracking store") -> str:
     """`uri` with the driver MLflow needs, or BadInput (a malformed or missing store) or
     StoreFailure (a store that does not answer, for `write` and `read`)."""
-    uri = pg_driver(uri.strip())
+    uri = pg_driver(inner(uri.strip()))
     kind = scheme(uri)
     if kind not in DRIVERS or "://" not in uri:
         raise BadInput(f"{what} {redact(uri)!r}: unsupported; accepted: {ACCEPTED}")
@@ -156,7 +169,7 @@ def identity(uri: str) -> tuple:
     """What names a store whatever the spelling: two URIs with one identity are one store
     (`sqlite:///a.db` and `sqlite:////abs/a.db`; `postgres://` and `postgresql+psycopg2://`;
     with or without a password)."""
-    uri = pg_driver(uri)
+    uri = pg_driver(inner(uri))
     kind = scheme(uri)
     if kind == "sqlite":
         return kind, str(sqlite_path(uri).resolve())

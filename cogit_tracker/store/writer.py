@@ -86,13 +86,14 @@ class Writer:
             self._tail = None
             self._cv.notify()
 
-    def metrics(self, uid: str, points: Mapping[str, float], step: int) -> None:
+    def metrics(self, uid: str, points: Mapping[str, float], step: int,
+                at_ms: int | None = None) -> None:
         """Queue metric points (already checked: `values.py`). They wait for the timer rather
         than wake the thread, so a burst of logging is not slowed by a flush competing for
         the GIL, and they go into flat columns, which allocate no object the garbage collector
         tracks: a burst of 10,000 `log_metrics` calls then triggers no collection (a full one
         costs ~0.1 s once MLflow is imported: decisions/0014)."""
-        ts = now_ms()
+        ts = now_ms() if at_ms is None else at_ms
         with self._lock:
             tail = self._tail
             if tail is None or tail.uid != uid:
