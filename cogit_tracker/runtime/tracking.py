@@ -36,6 +36,7 @@ from ..redaction import redact
 from ..store import query, values
 from ..store import uri as store_uri
 from ..store.ops import Op, now_ms
+from . import active
 from . import lease as leases
 from . import system_metrics
 from .budget import Stopper
@@ -87,6 +88,7 @@ class Phase(Run):
     resumed: bool = False
     _headline: dict[str, float] = field(default_factory=dict, repr=False)
     _system: Any = field(default=None, repr=False)
+    _active: Any = field(default=None, repr=False)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Queue metric points (returns at once), keeping the last value of each headline
@@ -112,10 +114,20 @@ class Phase(Run):
     def __enter__(self) -> "Phase":
         if self.campaign.stopper is not None:
             self.campaign.stopper.enter()
+        with quiet(f"making phase {self.name!r} MLflow's active run"):
+            run = self._tracked(self.campaign.experiment, f"{self.name} · {self.campaign.label}")
+            self._active = active.activate(run, self.tracking_uri)
         return self
+
+    def _leave(self) -> None:
+        """MLflow's active run, tracking URI and MLFLOW_RUN_ID back as they were."""
+        if self._active is not None:
+            with quiet(f"restoring MLflow's active run after phase {self.name!r}"):
+                active.deactivate(self._active)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         camp = self.campaign
+        self._leave()
         with _exiting(camp):
             with quiet(f"closing phase {self.name!r}"):
                 self._finish(exc, camp.over_budget, camp.stop_note)
@@ -234,6 +246,7 @@ class Campaign(Run):
         over = self.over_budget
         with _exiting(self), quiet(f"closing campaign {self.label!r}"):
             for ph in self._open:  # a phase whose own exit was cut short
+                ph._leave()
                 ph._finish(exc, over, self.stop_note)
             if self.lease is not None:
                 self.set_tags(leases.release_tags(self.lease))
@@ -330,6 +343,7 @@ def _new(s: _Setup, join: str | None = None) -> Campaign:
     if join:
         create["join"] = join
     camp._start(create, s.rate, s.gpu_count, s.guard)
+    camp._tracked(experiment, s.label)
     camp._arm()
     config = {name: tags_[tag] for name, tag in schema.CAMPAIGN_PARAMS.items() if tag in tags_}
     camp.log_params({**s.params, **config})
@@ -387,6 +401,7 @@ def _reopened(s: _Setup, run, client, lease: leases.Lease) -> Campaign:
     camp._writer.submit({"op": "status", "uid": camp.uid, "status": "RUNNING"})
     camp._start(None, s.rate, s.gpu_count, s.guard,
                 offset_s=run.data.metrics.get(schema.DURATION_S, 0.0))
+    camp._tracked(experiment, s.label)
     camp._arm()
     return camp
 
