@@ -12,12 +12,25 @@ the CPU) in fp32, bf16 and int8, with the demo's operators (one per steering dir
 the pipeline's default quantum_dim); measured in a fresh child of this script the same way
 (RSS growth after the imports, CPU only). `--quick` leaves these out.
 
-    .venv/bin/python bench/planner_accuracy.py [--device cuda] [--quick]
+Training (`--training` of the planner): one real fine-tuning step, forward, backward and
+AdamW (torch's foreach implementation, the CUDA default, asked for explicitly on the CPU),
+twice so the moments exist, on `tiny` (the pipelines' recipe, built from its config, random
+weights) and on smollm2-135m (its converted weights): the whole model, with gradient
+checkpointing, and LoRA adapters on every block Linear. Each in a fresh child; the measured
+figure is the peak RSS from before the model exists to the end of the second step, the load's
+own transient left out (`torch.cuda.max_memory_allocated` with `--device cuda`: written, not
+run here, this machine has no GPU). Beside it, accelerate's `estimate-memory` "Training using
+Adam" on the same model: its own functions (`calculate_maximum_sizes`,
+`estimate_training_usage`) on the model built empty from the same config, as its command does
+after a hub lookup that this offline machine cannot make.
+
+    .venv/bin/python bench/planner_accuracy.py [--device cuda] [--quick] [--training]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -142,16 +155,217 @@ def embedded_rows() -> list[tuple[str, str, int, int, int, int, int]]:
     return rows
 
 
+# ---------------------------------------------------------------------- training steps
+
+#: (model, precision, mode, lora rank, seq_len, batch): mode full | checkpointing | lora.
+#: tiny at its recipe's batch and context (64 x 64); smollm2-135m at one 256-token sequence.
+TRAINING_CASES = [
+    ("tiny", "fp32", "full", None, 64, 64),
+    ("tiny", "fp32", "checkpointing", None, 64, 64),
+    ("tiny", "fp32", "lora", 8, 64, 64),
+    ("tiny", "bf16", "full", None, 64, 64),
+    ("smollm2-135m", "fp32", "full", None, 256, 1),
+    ("smollm2-135m", "fp32", "checkpointing", None, 256, 1),
+    ("smollm2-135m", "fp32", "lora", 8, 256, 1),
+    ("smollm2-135m", "bf16", "full", None, 256, 1),
+]
+TRAINING_STEPS = 2  # the first makes AdamW's moments; the second is the steady state
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def _model_folder(name: str, tmp: Path) -> tuple[Path, bool]:
+    """(folder with config.json, whether it holds real weights). tiny: its recipe's config
+    (no training needed to measure memory); smollm2-135m: the converted model."""
+    if name == "tiny":
+        from pipelines import corpus, tiny
+
+        vocab = len(tiny.build_tokenizer(corpus.vocabulary(corpus.load_lexicon())))
+        tiny.build_model(tiny.TinyRecipe(), vocab).config.save_pretrained(tmp / "tiny")
+        return tmp / "tiny", False
+    from pipelines import models
+
+    return Path(models.resolve_source(name)), True
+
+
+def _add_lora(model, rank: int):
+    """Freeze the model and add rank-`rank` adapters (float32, B zero as LoRA starts) to
+    every block Linear: the planner's `--lora-rank`, the same arithmetic as peft's."""
+    import torch
+
+    for p in model.parameters():
+        p.requires_grad_(False)
+
+    class LoRA(torch.nn.Module):
+        def __init__(self, base: torch.nn.Linear):
+            super().__init__()
+            self.base = base
+            self.a = torch.nn.Linear(base.in_features, rank, bias=False)
+            self.b = torch.nn.Linear(rank, base.out_features, bias=False)
+            torch.nn.init.zeros_(self.b.weight)
+
+        def forward(self, x):
+            return self.base(x) + self.b(self.a(x.to(self.a.weight.dtype))).to(x.dtype)
+
+    for block in model.model.layers:
+        for parent in (block.self_attn, block.mlp):
+            for name in LORA_TARGETS:
+                if hasattr(parent, name):
+                    setattr(parent, name, LoRA(getattr(parent, name)))
+
+
+def _training_child(folder: str, real: bool, precision: str, mode: str, rank: int | None,
+                    seq_len: int, batch: int, device: str) -> dict:
+    """In a fresh interpreter: imports and a warm-up step on a toy first, then the baseline,
+    the model (weights read into anonymous memory), the peak reset, and TRAINING_STEPS steps."""
+    import psutil
+    import torch
+    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING, AutoConfig
+
+    torch.set_num_threads(1)
+    config = AutoConfig.from_pretrained(folder)
+    model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
+    toy = torch.nn.Linear(8, 8)
+    toy(torch.randn(2, 8)).sum().backward()
+    torch.optim.AdamW(toy.parameters(), foreach=True).step()
+    on_cuda = device.startswith("cuda")
+    process = psutil.Process()
+
+    def now() -> int:
+        return torch.cuda.memory_allocated(device) if on_cuda else process.memory_info().rss
+
+    dtype = getattr(torch, memory_check._TORCH_DTYPES[precision])
+    before = now()
+    with torch.device(device):
+        model = model_class._from_config(config, dtype=dtype, attn_implementation="eager")
+    if real:
+        from safetensors.torch import load_file
+
+        state = load_file(str(Path(folder) / "model.safetensors"), device=device)
+        model.load_state_dict(state, strict=False)
+        del state
+    if mode == "lora":
+        _add_lora(model, rank)
+        model.to(device)
+    if mode == "checkpointing":
+        model.gradient_checkpointing_enable()
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=1e-5, foreach=True)
+    ids = torch.randint(0, config.vocab_size, (batch, seq_len), device=device)
+    if on_cuda:  # pragma: no cover - no GPU on this machine
+        torch.cuda.reset_peak_memory_stats(device)
+    else:
+        memory_check._reset_peak_rss()
+    for _ in range(TRAINING_STEPS):
+        loss = model(input_ids=ids, labels=ids, use_cache=False).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        del loss
+    peak = (torch.cuda.max_memory_allocated(device) if on_cuda
+            else memory_check._peak_rss()) - before
+    return {"peak_bytes": max(peak, now() - before),
+            "trainable": sum(p.numel() for p in trainable)}
+
+
+def accelerate_training_bytes(folder: Path, precision: str) -> int:
+    """accelerate's `estimate-memory` "Training using Adam" for this model: the model built
+    empty (AutoModel, float32) as `create_empty_model` builds it, then its own rule, the
+    largest of model, gradients, optimizer and step (not their sum; no activations)."""
+    import torch
+    from accelerate import init_empty_weights
+    from accelerate.commands.estimate import estimate_training_usage
+    from accelerate.utils import calculate_maximum_sizes
+    from transformers import AutoConfig, AutoModel
+
+    with init_empty_weights():
+        model = AutoModel.from_config(AutoConfig.from_pretrained(folder), dtype=torch.float32)
+    total, _largest = calculate_maximum_sizes(model)
+    mixed = "float32" if precision == "fp32" else "float16"
+    return max(estimate_training_usage(total, mixed).values())
+
+
+def run_training_child(folder: Path, real: bool, precision: str, mode: str,
+                       rank: int | None, seq_len: int, batch: int, device: str) -> dict:
+    """One training case in a fresh child of this script; its JSON. glibc's mmap threshold
+    is fixed at 64 KiB there: left dynamic, it rises to the size of the last freed tensor
+    (up to 32 MiB), so later tensors come from the heap, whose freed pages stay resident, and
+    RSS measured the allocator's fragmentation instead of what the step holds (tiny's full
+    step: 344 MB of RSS with the threshold dynamic, 235 MB with it fixed)."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(64 * 1024))
+    done = subprocess.run(
+        [sys.executable, __file__, "--training-child", str(folder), str(int(real)), precision,
+         mode, str(rank or 0), str(seq_len), str(batch), device],
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=1800, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"training child failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def training_plan(folder: Path, precision: str, mode: str, rank: int | None, seq_len: int,
+                  batch: int) -> memory.MemoryPlan:
+    return memory.plan(model=str(folder), precision=precision, training=True,
+                       lora_rank=rank, checkpointing=mode == "checkpointing",
+                       seq_len=seq_len, batch=batch)
+
+
+def training_rows(device: str, quick: bool) -> list[tuple[str, int, int, int]]:
+    """(label, predicted, measured, accelerate's figure) per training case; the plan's CUDA
+    context left out (neither measurement sees it)."""
+    cases = [c for c in TRAINING_CASES if not quick or c[0] == "tiny"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {name: _model_folder(name, Path(tmp)) for name in {c[0] for c in cases}}
+        for name, precision, mode, rank, seq_len, batch in cases:
+            folder, real = folders[name]
+            predicted_plan = training_plan(folder, precision, mode, rank, seq_len, batch)
+            predicted = predicted_plan.total_bytes - memory.CUDA_CONTEXT_BYTES
+            got = run_training_child(folder, real, precision, mode, rank, seq_len, batch,
+                                     device)
+            what = f"LoRA r{rank}" if mode == "lora" else mode
+            rows.append((f"{name} ({predicted_plan.params / 1e6:.1f}M) {precision} {what}, "
+                         f"{batch} x {seq_len} tokens", predicted, got["peak_bytes"],
+                         accelerate_training_bytes(folder, precision)))
+    return rows
+
+
+def print_training(device: str, quick: bool, console: Console) -> None:
+    table = Table(title=f"Planner accuracy, one training step on {device} (peak "
+                        f"{'RSS growth' if device == 'cpu' else 'max_memory_allocated'})")
+    for name in ("Configuration", "Predicted MB", "Measured MB", "Predicted / measured",
+                 "accelerate MB", "accelerate / measured"):
+        table.add_column(name, justify="left" if name == "Configuration" else "right")
+    ratios = []
+    for label, predicted, measured, accel in training_rows(device, quick):
+        ratios.append(predicted / measured)
+        table.add_row(label, f"{predicted / MB:.1f}", f"{measured / MB:.1f}",
+                      f"{ratios[-1]:.3f}", f"{accel / MB:.1f}", f"{accel / measured:.3f}")
+    console.print(table)
+    console.print(f"training, ratio predicted/measured: min {min(ratios):.3f}, max "
+                  f"{max(ratios):.3f} over {len(ratios)} configurations")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--embedded-child"]:
         model, precision, dim, ops = sys.argv[2:6]
         print(json.dumps(_embedded_child(model, precision, int(dim), int(ops))))
         return
+    if sys.argv[1:2] == ["--training-child"]:
+        folder, real, precision, mode, rank, seq_len, batch, device = sys.argv[2:10]
+        print(json.dumps(_training_child(folder, real == "1", precision, mode,
+                                         int(rank) or None, int(seq_len), int(batch), device)))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu, or cuda to use max_memory_allocated")
     parser.add_argument("--quick", action="store_true",
                         help="only the first three cases, no smollm2-135m")
+    parser.add_argument("--training", action="store_true",
+                        help="only the training steps (with --quick: tiny's only)")
     args = parser.parse_args()
+    console = Console(width=max(Console().width, 150))
+    if args.training:
+        print_training(args.device, args.quick, console)
+        return
     cases = CASES[:3] if args.quick else CASES
 
     table = Table(title=f"Planner accuracy on {args.device} "
@@ -181,12 +395,12 @@ def main() -> None:
                          f"file-backed {file / MB:.1f}")
             table.add_row(label, f"{predicted / MB:.1f}", f"{measured / MB:.1f}",
                           f"{ratios[-1]:.3f}")
-    console = Console(width=max(Console().width, 110))
     console.print(table)
     console.print(f"ratio predicted/measured: min {min(ratios):.3f}, max {max(ratios):.3f} "
                   f"over {len(ratios)} configurations")
     if peaks:
         console.print("smollm2-135m, MB of RSS growth: " + "; ".join(peaks))
+    print_training(args.device, args.quick, console)
 
 
 if __name__ == "__main__":

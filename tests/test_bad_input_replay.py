@@ -76,7 +76,9 @@ LINES: list[tuple[list[str], int]] = [
     (["plan", "--params", "7B", "--quantum-dim", "8", "--seq-len", "0"], 2),
     (["plan", "--params", "7B", "--quantum-dim", "8", "--batch", "999999999999999999999"], 2),
     (["plan", "--model", "/no/such/dir", "--quantum-dim", "8"], 2),
-    (["plan", "--quantum-dim", "8"], 2), (["plan", "--params", "7B"], 2),
+    (["plan", "--quantum-dim", "8"], 2), (["plan", "--params", "7B", "--training"], 2),
+    (["plan", "--model", "smollm2-135m", "--training", "--lora-rank", "0"], 2),
+    (["plan", "--model", "smollm2-135m", "--training", "--precision", "int4"], 2),
     # report, compare, project
     (["report", "--format", "pdf"], 2), (["report", "--group-by", "colour"], 2),
     (["report", "--baseline", "no-such"], 2), (["report", "--experiment", "nope"], 2),

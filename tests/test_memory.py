@@ -99,9 +99,9 @@ def test_operator_is_quantum_dim_squared_complex64_not_the_logs_1_4_gb():
     assert logs_figure / one == pytest.approx(2.0, rel=0.01)
 
 
-def test_training_adds_gradients_and_adam_state():
+def test_training_operators_adds_gradients_and_adam_state():
     plain = memory.plan(params="1B", quantum_dim=1000, operators=2)
-    trained = memory.plan(params="1B", quantum_dim=1000, operators=2, training=True)
+    trained = memory.plan(params="1B", quantum_dim=1000, operators=2, train_operators=True)
     assert plain.operator_bytes == 2 * 1000 * 1000 * 8
     assert trained.operator_bytes == 4 * plain.operator_bytes
 
@@ -244,6 +244,19 @@ def test_cli_reproduces_the_logs_table():
     assert "counts the real/imaginary split" in " ".join(text.split())
 
 
+def test_cli_the_logs_params_line_fp16_fits_fp32_does_not():
+    """The log's case as a bare count: in fp16 the 7.6B weights are 15.2 GB and the run fits
+    the 32 GB card (the log's "FP16 ~30 GB" was a float32 load); in fp32 it does not."""
+    pytest.importorskip("cogit_tracker.machine.catalog")
+    line = ["--params", "7.6B", "--quantum-dim", "9333", "--operators", "2", "--gpu", "rtx-5090"]
+    fp16, fp32 = _cli(*line, "--precision", "fp16"), _cli(*line, "--precision", "fp32")
+    assert fp16.returncode == 0 and fp32.returncode == 0, fp16.stderr + fp32.stderr
+    fits = [next(line for line in out.stdout.splitlines() if "Fits?" in line)
+            for out in (fp16, fp32)]
+    assert "yes" in fits[0] and "14.91 GB free" in fits[0]
+    assert "NO" in fits[1] and "short by" in fits[1]
+
+
 def test_cli_json_fp16_fits():
     pytest.importorskip("cogit_tracker.machine.catalog")
     out = _cli("--model", "Qwen2.5-7B-Instruct", "--precision", "fp16", "--quantum-dim",
@@ -265,7 +278,8 @@ def test_cli_all_lists_every_gpu():
 @pytest.mark.parametrize("args, needle", [
     (["--model", "Qwen-9000", "--quantum-dim", "8"], "unknown model 'Qwen-9000'"),
     (["--model", "/no/such/dir", "--quantum-dim", "8"], "no such directory"),
-    (["--params", "7B"], "quantum_dim is required"),
+    (["--params", "7B", "--training"], "--training needs the architecture"),
+    (["--model", "smollm2-135m", "--training", "--lora-rank", "0"], "lora_rank '0' is not"),
     (["--params", "7B", "--precision", "fp8", "--quantum-dim", "8"], "unknown precision"),
     (["--params", "7B", "--quantum-dim", "abc"], "quantum_dim 'abc' is not accepted"),
     (["--params", "7B", "--quantum-dim", "8", "--gpu", "rtx-5090", "--all"], "not both"),
@@ -294,8 +308,8 @@ def test_cli_unknown_gpu_key():
     assert "rtx-9999" in out.stderr and "rtx-5090" in out.stderr
 
 
-def test_cli_training_shows_the_4x_and_what_it_leaves_out():
-    out = _cli("--params", "1B", "--quantum-dim", "1000", "--training")
+def test_cli_training_operators_shows_the_4x_and_what_it_leaves_out():
+    out = _cli("--params", "1B", "--quantum-dim", "1000", "--train-operators")
     assert out.returncode == 0, out.stderr
     adam = next(line for line in out.stdout.splitlines() if "Adam state" in line)
     assert "0.03" in adam  # 2 moments x 2 operators x 1000² x 8 B = 0.032 GB

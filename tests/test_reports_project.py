@@ -128,7 +128,7 @@ def test_the_memory_planner_checks_the_fit_first(store):
 
     def planner_says(gpu: str, precision: str, training: bool) -> bool:
         plan = memory.plan(model="Qwen/Qwen2.5-7B-Instruct", precision=precision,
-                           quantum_dim=9333, training=training)
+                           quantum_dim=9333, train_operators=training)
         return memory.gpu_fit(plan, catalog.get(gpu)).fits_placed
 
     for gpu in ("rtx-4090", "rtx-5090", "h100-sxm"):

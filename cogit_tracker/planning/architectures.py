@@ -31,6 +31,21 @@ class ModelArch:
     def d_head(self) -> int:
         return self.head_dim or self.hidden_size // self.num_heads
 
+    def block_linears(self) -> list[tuple[int, int]]:
+        """(in, out) features of every Linear in one decoder block: what LoRA adapts when it
+        targets all of them (peft's `target_modules="all-linear"`, the QLoRA recipe; the
+        unembedding is left out, as peft does)."""
+        h, i = self.hidden_size, self.intermediate_size
+        if self.family == "gpt2":  # c_attn (q, k, v in one), c_proj, c_fc, mlp.c_proj
+            return [(h, 3 * h), (h, h), (h, i), (i, h)]
+        q, kv = self.num_heads * self.d_head, self.num_kv_heads * self.d_head
+        return [(h, q), (h, kv), (h, kv), (q, h), (h, i), (h, i), (i, h)]
+
+    def lora_param_count(self, rank: int) -> int:
+        """Parameters of rank-`rank` adapters on every block Linear: A (rank x in) and
+        B (out x rank) each."""
+        return self.num_layers * rank * sum(i + o for i, o in self.block_linears())
+
     def param_count(self) -> int:
         """Parameters as `sum(p.numel())` counts them (tied embeddings once)."""
         h, v, i = self.hidden_size, self.vocab_size, self.intermediate_size

@@ -1,5 +1,8 @@
-"""Memory planner: predict, before a single weight is loaded, whether a model plus its quantum
-operators fits on a GPU, and decide where the operators go.
+"""Memory planner: predict, before a single weight is loaded, whether a causal LM fits on a GPU,
+for inference (weights, KV cache, activations) or for a training step (gradients, AdamW's
+moments, the activations kept for backward, with or without gradient checkpointing; the whole
+model or LoRA adapters only), with quantum operators as one optional term, and decide where
+the operators go.
 
 Why this exists: the researcher's Phase 3 died with `torch.OutOfMemoryError` on a 32 GB
 RTX 5090 because nobody added up "7.6B float32 weights + two 9333x9333 complex operators"
@@ -47,8 +50,23 @@ CUDA_CONTEXT_SOURCE = "0.13-0.78 GB measured (InvokeAI PR #9447, pytorch/pytorch
 #: The log's rule (Decision #001): operators go on the GPU only with 20 % to spare.
 PLACEMENT_MARGIN = 1.2
 
-#: Adam keeps two moments per parameter (exp_avg, exp_avg_sq), each the parameter's size.
+#: Adam keeps two moments per parameter (exp_avg, exp_avg_sq), each the parameter's size and,
+#: made by torch.zeros_like, in the parameter's own dtype.
 ADAM_MOMENTS = 2
+
+#: LoRA adapters are float32 whatever the base model's precision: peft casts fp16/bf16
+#: adapters up (`autocast_adapter_dtype=True`, its default), and a quantized base has no
+#: trainable dtype of its own.
+ADAPTER_PRECISION = "fp32"
+
+#: Bytes per logit entry while the loss is taken and its backward begins: the logits in the
+#: activation dtype, transformers' float32 upcast (when they are not float32 already), and
+#: three float32 tensors of cross_entropy: log_softmax's output (kept for backward), the
+#: gradient flowing into it and the gradient it hands on.
+TRAINING_LOGIT_FLOAT32_COPIES = 3
+
+#: Precisions whose weights take gradients; int8/int4 weights are trained through adapters.
+TRAINABLE_PRECISIONS = ("fp32", "fp16", "bf16")
 
 DEFAULT_SEQ_LEN = 512
 DEFAULT_BATCH = 1
@@ -59,8 +77,9 @@ DEFAULT_BATCH = 1
 
 @dataclass(frozen=True)
 class LineItem:
-    """One row of the plan. `kind` groups rows: weights, kv_cache, activations, operators,
-    operator_training, cuda_context."""
+    """One row of the plan. `kind` groups rows: weights, adapters, gradients, optimizer,
+    kv_cache, activations, overlap (a negative row: what a training step never holds at once),
+    operators, operator_training, cuda_context."""
 
     label: str
     kind: str
@@ -94,14 +113,17 @@ class MemoryPlan:
     model: str
     params: int
     precision: str
-    quantum_dim: int
+    quantum_dim: int | None  # None: no operators in this run
     operators: int
-    training: bool
+    training: bool  # a training step of the model (the whole of it, or its adapters)
     seq_len: int
     batch: int
     items: list[LineItem]
     arch: ModelArch | None = None
     gpus: list[GpuFit] = field(default_factory=list)
+    lora_rank: int | None = None
+    checkpointing: bool = False
+    train_operators: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -154,6 +176,47 @@ def activation_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) 
     return layer + scores + logits
 
 
+def saved_layer_bytes_per_token(arch: ModelArch, precision: str, lora: bool) -> int:
+    """What autograd keeps of one decoder block for one token until backward reaches it
+    (eager attention, HF's modelling code): per norm its float32 input and, when the norm's
+    weight trains, its float32 normalised copy, plus its output in the activation dtype; the
+    attention's q, k and v repeated to every head, and the heads' output; the MLP's four
+    intermediate-width tensors (gate, its activation, up, their product; gpt2's GELU keeps as
+    many). A frozen base under LoRA keeps the same inputs: every adapter's A needs its own."""
+    a = ACTIVATION_BYTES[precision]
+    h, i = arch.hidden_size, arch.intermediate_size
+    norm = (1 if lora else 2) * h * 4 + h * a
+    return 2 * norm + 4 * arch.num_heads * arch.d_head * a + 4 * i * a
+
+
+def attention_scores_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
+    """One block's eager attention probabilities kept for backward: softmax's float32 output
+    (HF upcasts) and its cast back to the activation dtype when that is not float32."""
+    a = ACTIVATION_BYTES[precision]
+    return batch * arch.num_heads * seq_len * seq_len * (4 + (a if a != 4 else 0))
+
+
+def training_activation_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str,
+                              lora: bool, checkpointing: bool) -> int:
+    """Activations kept for backward. Without checkpointing every block's; with it (HF's
+    gradient_checkpointing_enable) each block's input only, plus one block's full set,
+    recomputed while backward passes through it. Fused attention (SDPA, flash) keeps no
+    scores: for them this is an upper bound."""
+    tokens = seq_len * batch
+    block = (tokens * saved_layer_bytes_per_token(arch, precision, lora)
+             + attention_scores_bytes(arch, seq_len, batch, precision))
+    if not checkpointing:
+        return arch.num_layers * block
+    return arch.num_layers * tokens * arch.hidden_size * ACTIVATION_BYTES[precision] + block
+
+
+def training_logits_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
+    """The unembedding's output through the loss and the start of its backward."""
+    a = ACTIVATION_BYTES[precision]
+    per_entry = a + (4 if a != 4 else 0) + TRAINING_LOGIT_FLOAT32_COPIES * 4
+    return seq_len * batch * arch.vocab_size * per_entry
+
+
 def operator_bytes(quantum_dim: int) -> int:
     """One unitary operator: a quantum_dim x quantum_dim complex64 matrix."""
     return quantum_dim * quantum_dim * COMPLEX64_BYTES
@@ -171,53 +234,150 @@ def plan(
     params: str | int | None = None,
     precision: str = "fp32",
     quantum_dim: str | int | None = None,
-    operators: str | int = 2,
+    operators: str | int | None = None,
     training: bool = False,
     seq_len: str | int = DEFAULT_SEQ_LEN,
     batch: str | int = DEFAULT_BATCH,
+    lora_rank: str | int | None = None,
+    checkpointing: bool = False,
+    train_operators: bool = False,
 ) -> MemoryPlan:
-    """Estimate every line item for a model (name, config dir, or bare parameter count) plus
-    `operators` unitary operators of `quantum_dim`. Every value is checked (BadInput) before
+    """Estimate every line item for a model (name, config dir, or bare parameter count), for
+    inference or, with `training`, one training step (the whole model, or rank-`lora_rank`
+    adapters), plus `operators` (2 unless given) quantum operators of `quantum_dim` when one is
+    given, trained too with `train_operators`. Every value is checked (BadInput) before
     anything is computed; `params` overrides the count derived from the architecture."""
     if not model and params is None:
         raise BadInput("give --model NAME|DIR or --params N (e.g. --params 7.6B)")
     precision = schema.check_precision(precision)
-    quantum_dim = parse_positive_int("quantum_dim", quantum_dim)
-    operators = parse_positive_int("operators", operators)
+    quantum_dim = None if quantum_dim is None else parse_positive_int("quantum_dim", quantum_dim)
+    operators = _operator_count(quantum_dim, operators, train_operators)
     seq_len = parse_positive_int("seq_len", seq_len)
     batch = parse_positive_int("batch", batch)
+    lora_rank = None if lora_rank is None else parse_positive_int("lora_rank", lora_rank)
+    _check_training(training, lora_rank, checkpointing, precision, model)
     arch = resolve_model(model) if model else None
     count = parse_params(params) if params is not None else arch.param_count()
-    return build_plan(arch, count, precision, quantum_dim, operators, training, seq_len, batch)
+    return build_plan(arch, count, precision, quantum_dim=quantum_dim, operators=operators,
+                      train_operators=train_operators, training=training, lora_rank=lora_rank,
+                      checkpointing=checkpointing, seq_len=seq_len, batch=batch)
 
 
-def build_plan(arch: ModelArch | None, params: int, precision: str, quantum_dim: int,
-               operators: int, training: bool, seq_len: int, batch: int) -> MemoryPlan:
-    """The arithmetic on already-checked values. Without an architecture (a bare --params)
-    the KV cache and activations cannot be sized and are left out, which the table says."""
+def _operator_count(quantum_dim: int | None, operators: str | int | None,
+                    train_operators: bool) -> int:
+    """Operators come with a quantum_dim; 2 (the log's pair) unless counted."""
+    if quantum_dim is None:
+        if operators is not None or train_operators:
+            raise BadInput("--operators and --train-operators need --quantum-dim D (the "
+                           "operators' dimension); without it the plan has no operators")
+        return 0
+    return 2 if operators is None else parse_positive_int("operators", operators)
+
+
+def _check_training(training: bool, lora_rank: int | None, checkpointing: bool,
+                    precision: str, model: str | None) -> None:
+    """A training step needs the architecture (its activations) and weights that take
+    gradients, or adapters."""
+    if not training:
+        if lora_rank is not None or checkpointing:
+            raise BadInput("--lora-rank and --gradient-checkpointing shape a training step: "
+                           "add --training")
+        return
+    if not model:
+        raise BadInput("--training needs the architecture to count activations: give --model "
+                       "NAME|DIR (a known name or a folder with config.json), not only "
+                       "--params; to train only the operators, --train-operators")
+    if lora_rank is None and precision not in TRAINABLE_PRECISIONS:
+        raise BadInput(f"--training with {precision} weights: quantized weights take no "
+                       f"gradients; accepted: --lora-rank R (adapters only), or precision "
+                       f"{', '.join(TRAINABLE_PRECISIONS)}")
+
+
+def build_plan(arch: ModelArch | None, params: int, precision: str, *,
+               quantum_dim: int | None = None, operators: int = 0,
+               train_operators: bool = False, training: bool = False,
+               lora_rank: int | None = None, checkpointing: bool = False,
+               seq_len: int = DEFAULT_SEQ_LEN, batch: int = DEFAULT_BATCH) -> MemoryPlan:
+    """The arithmetic on already-checked values. Without an architecture (a bare --params,
+    inference only) the KV cache and activations cannot be sized and are left out, which the
+    table says."""
     label = arch.name.split("/")[-1] if arch else f"{params / 1e9:.2f}B-param model"
     items = [weights_item(label, params, precision)]
-    if arch:
+    if training:
+        items += training_items(arch, params, precision, lora_rank, checkpointing, seq_len,
+                                batch)
+    elif arch:
         items.append(LineItem(
             "KV cache", "kv_cache", kv_cache_bytes(arch, seq_len, batch, precision),
             f"{seq_len} tokens x batch {batch}"))
         items.append(LineItem(
             "Activations (one forward)", "activations",
             activation_bytes(arch, seq_len, batch, precision), "one layer's peak + logits"))
-    one_op = operator_bytes(quantum_dim)
-    for name in _operator_labels(operators):
-        items.append(LineItem(name, "operators", one_op, f"{quantum_dim}² x 8 B (complex64)"))
-    if training:
-        items.append(LineItem("Operator gradients", "operator_training", operators * one_op,
-                              "same size as the operators"))
-        items.append(LineItem("Adam state (2 moments)", "operator_training",
-                              ADAM_MOMENTS * operators * one_op, "exp_avg + exp_avg_sq"))
+    if quantum_dim:
+        items += operator_items(quantum_dim, operators, train_operators)
     items.append(LineItem("CUDA context", "cuda_context", CUDA_CONTEXT_BYTES, CUDA_CONTEXT_SOURCE))
     return MemoryPlan(
         model=arch.name if arch else label, params=params, precision=precision,
         quantum_dim=quantum_dim, operators=operators, training=training, seq_len=seq_len,
-        batch=batch, items=items, arch=arch,
+        batch=batch, items=items, arch=arch, lora_rank=lora_rank, checkpointing=checkpointing,
+        train_operators=train_operators,
     )
+
+
+def training_items(arch: ModelArch, params: int, precision: str, lora_rank: int | None,
+                   checkpointing: bool, seq_len: int, batch: int) -> list[LineItem]:
+    """One AdamW step of the model: what trains (the weights, or adapters beside frozen
+    ones), its gradients, moments and the optimizer's workspace, the activations and logits
+    kept for backward, and, as a negative row, what is never held at once. The peak is
+    weights + moments + the larger of (activations + logits + the unembedding's gradient,
+    made first in backward) and (gradients + workspace, at the step): backward frees each
+    block's activations as it fills that block's gradients."""
+    lora = lora_rank is not None
+    trained_precision = ADAPTER_PRECISION if lora else precision
+    trained = arch.lora_param_count(lora_rank) if lora else params
+    one = int(math.ceil(trained * PRECISION_BYTES[trained_precision]))
+    what = (f"{trained / 1e6:.2f}M adapter params" if lora else f"{trained / 1e9:.2f}B params")
+    dtype = trained_precision.upper()
+    items = []
+    if lora:
+        items.append(LineItem(f"LoRA adapters (rank {lora_rank}, {dtype})", "adapters", one,
+                              f"every block Linear, {arch.num_layers} blocks"))
+    tokens = f"{seq_len} tokens x batch {batch}"
+    acts = training_activation_bytes(arch, seq_len, batch, precision, lora, checkpointing)
+    other = training_activation_bytes(arch, seq_len, batch, precision, lora, not checkpointing)
+    logits = training_logits_bytes(arch, seq_len, batch, precision)
+    head = 0 if lora else arch.vocab_size * arch.hidden_size * int(PRECISION_BYTES[precision])
+    overlap = min(acts + logits, 2 * one - head)  # the sum of the rows less that peak
+    items += [
+        LineItem(f"Gradients ({dtype})", "gradients", one, f"{what} x "
+                 f"{PRECISION_BYTES[trained_precision]:g} B"),
+        LineItem(f"AdamW moments ({dtype})", "optimizer", ADAM_MOMENTS * one,
+                 "exp_avg + exp_avg_sq, in the parameters' dtype"),
+        LineItem("AdamW step workspace", "optimizer", one,
+                 "torch's foreach AdamW on CUDA: one temporary per parameter"),
+        LineItem("Activations kept for backward", "activations", acts,
+                 f"{tokens}, eager attention, "
+                 f"{'with' if checkpointing else 'no'} gradient checkpointing "
+                 f"({'without' if checkpointing else 'with'}: {other / GB:.2f} GB)"),
+        LineItem("Logits and loss", "activations", logits,
+                 f"{tokens} x {arch.vocab_size} vocab, float32 through the loss"),
+        LineItem("Not held at once", "overlap", -overlap,
+                 "backward frees activations as gradients fill"),
+    ]
+    return items
+
+
+def operator_items(quantum_dim: int, operators: int, train_operators: bool) -> list[LineItem]:
+    """The operators, and with `train_operators` their gradients and Adam's moments."""
+    one_op = operator_bytes(quantum_dim)
+    items = [LineItem(name, "operators", one_op, f"{quantum_dim}² x 8 B (complex64)")
+             for name in _operator_labels(operators)]
+    if train_operators:
+        items.append(LineItem("Operator gradients", "operator_training", operators * one_op,
+                              "same size as the operators"))
+        items.append(LineItem("Adam state (2 moments)", "operator_training",
+                              ADAM_MOMENTS * operators * one_op, "exp_avg + exp_avg_sq"))
+    return items
 
 
 # --------------------------------------------------------------------------- GPUs, placement
@@ -270,5 +430,7 @@ def plan_for_gpus(memory_plan: MemoryPlan, gpu: str | None = None,
 def replan(memory_plan: MemoryPlan, precision: str) -> MemoryPlan:
     """The same run at another precision (for advice on what would fit)."""
     p = memory_plan
-    return build_plan(p.arch, p.params, precision, p.quantum_dim, p.operators, p.training,
-                      p.seq_len, p.batch)
+    return build_plan(p.arch, p.params, precision, quantum_dim=p.quantum_dim,
+                      operators=p.operators, train_operators=p.train_operators,
+                      training=p.training, lora_rank=p.lora_rank,
+                      checkpointing=p.checkpointing, seq_len=p.seq_len, batch=p.batch)

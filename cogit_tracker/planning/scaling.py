@@ -139,7 +139,7 @@ def plan_for(mv: Move, training: bool) -> memory.MemoryPlan | None:
         return None
     try:
         return memory.plan(model=mv.model, precision=mv.new_precision,
-                           quantum_dim=mv.quantum_dim, training=training)
+                           quantum_dim=mv.quantum_dim, train_operators=training)
     except BadInput:  # e.g. a model the planner does not know and no local config.json
         return None
 
