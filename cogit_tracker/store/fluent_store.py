@@ -98,7 +98,7 @@ def _from_env(run_id: str, inner: str) -> Tracked | None:
     if len(parts) == 3 and run_id in (parts[0], STAND_IN + parts[1]):
         run = Tracked(parts[1], writers.get(inner), parts[2], owned=True)
         if not parts[0].startswith(STAND_IN):
-            run.writer.known(run.uid, parts[0], {})
+            run.writer.known(run.uid, parts[0], None)
         return track(run)
     return None
 

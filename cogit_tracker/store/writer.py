@@ -120,13 +120,14 @@ class Writer:
                 self._cv.wait(min(left, 0.05))
         return self.run_ids.get(uid)
 
-    def known(self, uid: str, run_id: str | None, create: Op) -> None:
+    def known(self, uid: str, run_id: str | None, create: Op | None) -> None:
         """An existing run (a resumed campaign or phase): its id, and how to make it again
-        on a store that lacks it."""
+        on a store that lacks it (None: another process made it, and says how)."""
         with self._lock:
             if run_id:
                 self.run_ids[uid] = run_id
-            self._creates[uid] = create
+            if create:
+                self._creates[uid] = create
 
     @property
     def offline(self) -> bool:
