@@ -82,8 +82,8 @@ class _Bulk:
         self.tables["params"] += [dict(key=k, value=v, run_uuid=run_id) for k, v in
                                   {"layer": "16", "quantum_dim": "2000", "batch_size": "8",
                                    "lr": "0.001", "epochs": "6", "seed": "42"}.items()]
-        points = [(k, v, 0) for k, v in metrics.items() if k != s.FIDELITY]
-        points += [(s.FIDELITY, v, step) for step, v in enumerate(history)]
+        points = [(k, v, 0) for k, v in metrics.items() if k != sy.FIDELITY]
+        points += [(sy.FIDELITY, v, step) for step, v in enumerate(history)]
         self.tables["metrics"] += [dict(key=k, value=v, timestamp=start + st, step=st,
                                         is_nan=False, run_uuid=run_id) for k, v, st in points]
         latest = {k: (v, st) for k, v, st in points}  # last point per key wins

@@ -154,16 +154,19 @@ RAM_PEAK_GB = "ram_peak_gb"
 PROGRESS = "progress"                      # done / total, 0-1
 ETA_S = "eta_s"                            # seconds left at the measured rate
 PROJECTED_COST_USD = "projected_cost_usd"  # cost so far + rate x ETA
-# the phases' own that reports read
-FIDELITY = "fidelity"
-GENERATIONS = "generations"
+#: Every metric cogit logs on a phase itself; the rest of a phase's metrics are the
+#: experiment's own, and with no headline declared they are what its reports show.
+COGIT_METRICS = (DURATION_S, COST_USD, VRAM_PEAK_GB, RAM_PEAK_GB, PROGRESS, ETA_S,
+                 PROJECTED_COST_USD)
+#: What the projection reads to class a phase as token generation (memory-bound): the
+#: throughput a phase that generates tokens logs, whatever else it logs.
 TOKENS_PER_S = "tokens_per_s"
-SENTIMENT_SHIFT = "sentiment_shift"
-FLUENCY_RATIO = "fluency_ratio"    # steered over unsteered perplexity
-#: A phase's results that its campaign run repeats as it ends, bare and as `<phase>/<name>`,
-#: beside each phase's `<phase>/duration_s`, `<phase>/cost_usd` and `<phase>/vram_peak_gb`: so
+#: On a campaign run: the experiment's headline metrics and which direction is better, as
+#: compact JSON in declaration order (`reports/headline.py`). A phase's last value of each is
+#: repeated on its campaign run as it ends, bare and as `<phase>/<name>`, beside each
+#: phase's `<phase>/duration_s`, `<phase>/cost_usd` and `<phase>/vram_peak_gb`: so
 #: `mlflow ui`'s compare view lines campaigns up with no code.
-HEADLINE_METRICS = (FIDELITY, SENTIMENT_SHIFT, FLUENCY_RATIO, TOKENS_PER_S)
+HEADLINE = "cogit.headline"
 PHASE_ROLLUPS = (DURATION_S, COST_USD, VRAM_PEAK_GB)
 #: The generations table an intervene phase logs (`log_table`), one row per generation.
 GENERATIONS_TABLE = "generations.json"
@@ -192,6 +195,14 @@ TRAINING_KIND = "custom_model_development"
 INFERRED_KINDS = ("genai_development_inferred", "custom_model_development_inferred",
                   "no_inferred_type")
 SYSTEM_METRICS_PREFIX = "system/"   # MLflow's own system metrics (its System metrics tab)
+
+
+def is_cogit_metric(name: str) -> bool:
+    """Whether a phase's metric is cogit's own (or MLflow's system metrics), not a result of
+    the experiment's."""
+    return name in COGIT_METRICS or name.startswith(SYSTEM_METRICS_PREFIX)
+
+
 #: `mlflow ui` 3.17.2 picks an experiment's view from a global "GenAI | Model training"
 #: switch (default GenAI, kept in the browser), not from `mlflow.experimentKind`; a link that
 #: carries this query opens the training view, as MLflow's own switch does.

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 #: How a column's raw values read: text | seconds | usd | gb | ratio | fraction | float | int |
-#: pt (percentage points) | status (a run's or a check's state, coloured on a terminal) |
+#: status (a run's or a check's state, coloured on a terminal) |
 #: when (epoch milliseconds, shown as a UTC date and time) | percent (a fraction, as 45%) |
-#: error (a signed relative error, as +12%)
-KINDS = ("text", "seconds", "usd", "gb", "ratio", "fraction", "float", "int", "pt", "status",
-         "when", "percent", "error")
+#: error (a signed relative error, as +12%) | number (any measured value, an experiment's
+#: metric: four significant digits) | change (a signed relative change, as -0.4%)
+KINDS = ("text", "seconds", "usd", "gb", "ratio", "fraction", "float", "int", "status",
+         "when", "percent", "error", "number", "change")
 
 
 @dataclass
@@ -52,13 +53,14 @@ def fmt_value(value, kind: str) -> str:
         "gb": lambda v: f"{v:.1f}",
         "ratio": lambda v: f"{v:.2f}x",
         "fraction": lambda v: f"{v:.3f}",
-        "pt": lambda v: f"{v:+.1f}" if round(v, 1) else "+0.0",  # never "-0.0"
         "float": lambda v: f"{v:,.1f}",
         "int": lambda v: f"{v:,.0f}",
         "when": lambda v: datetime.fromtimestamp(v / 1000, tz=timezone.utc)
         .strftime("%Y-%m-%d %H:%M") if v else "",
         "percent": lambda v: f"{v * 100:.0f}%",
         "error": lambda v: f"{v * 100:+.0f}%" if round(v * 100) else "0%",
+        "number": lambda v: f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.4g}",
+        "change": lambda v: f"{v * 100:+.1f}%" if round(v * 100, 1) else "0.0%",
     }
     return formats[kind](value) if kind in formats else str(value)
 

@@ -51,7 +51,11 @@ def test_report_rows_totals_and_unfinished_runs(two_campaigns):
     assert a["total"]["duration_s"] == pytest.approx(420 + 1500 + 5400 + 90)
     assert a["total"]["cost_usd"] == pytest.approx(sum(a[p]["cost_usd"] for p in list(a)[:4]))
     assert a["train"]["fidelity"] == pytest.approx(0.989)
-    assert a["intervene"]["generations"] == 120
+    assert a["intervene"]["tokens_per_s"] == 28.0
+    # the columns are the declared headline, in its order; `generations` is not declared
+    assert doc["columns"][-4:] == list(sy.REFERENCE_HEADLINE)
+    assert "generations" not in a["intervene"]
+    assert a["total"]["fidelity"] == pytest.approx(0.989)  # the last phase's that logged it
     # FAILED and RUNNING phases show their status; the total adds what was measured.
     assert b["intervene"]["status"] == "FAILED (cuda_oom)"
     assert b["reverse"]["status"] == "RUNNING" and b["reverse"]["duration_s"] is None
@@ -67,7 +71,7 @@ def test_baseline_adds_ratio_columns(two_campaigns):
     assert b["train"]["x_time"] == pytest.approx(
         b["train"]["duration_s"] / a["train"]["duration_s"])
     assert b["total"]["x_cost"] == pytest.approx(b["total"]["cost_usd"] / a["total"]["cost_usd"])
-    assert b["train"]["d_fidelity"] == pytest.approx((0.985 - 0.989) * 100)
+    assert b["train"]["fidelity vs base"] == pytest.approx((0.985 - 0.989) / 0.989)
     assert b["reverse"]["x_time"] is None  # RUNNING: nothing to divide
     one_line_error(run("report", "--baseline", "nope"), "'nope'", "run-001")
 
@@ -151,7 +155,7 @@ def test_html_is_self_contained_with_three_charts(two_campaigns, tmp_path):
     assert res.exit_code == 0, res.output
     page = out.read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 3  # time per phase, cost per campaign, fidelity per epoch
+    assert len(images) == 3  # time per phase, cost per campaign, fidelity per step
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     assert not re.search(r'(src|href)="(https?:|//)', page) and "<script" not in page
     assert "FAILED (cuda_oom)" in page
@@ -163,7 +167,7 @@ def test_log_puts_charts_on_campaign_runs(two_campaigns):
     run_id = two_campaigns["run-001"][0]
     listed = two_campaigns["client"].list_artifacts(run_id, "cogit-report")
     names = {Path(f.path).name for f in listed}
-    assert names == {"time_per_phase.png", "cost_per_campaign.png", "fidelity_per_epoch.png"}
+    assert names == {"time_per_phase.png", "cost_per_campaign.png", "fidelity_per_step.png"}
     other = two_campaigns["run-002"][0]
     assert two_campaigns["client"].list_artifacts(other, "cogit-report") == []
 
@@ -178,8 +182,10 @@ def test_compare_two_campaigns_verdict(two_campaigns):
     assert rows["train"]["x_time"] == pytest.approx(1 / 11.8)
     a_t, b_t = rows["total"]["a_time"], rows["total"]["b_time"]
     a_c, b_c = rows["total"]["a_cost"], rows["total"]["b_cost"]
-    expected = f"B: {a_t / b_t:.1f}x faster, {b_c / a_c:.2f}x the cost, fidelity -0.4 pt"
+    expected = (f"B: {a_t / b_t:.1f}x faster, {b_c / a_c:.2f}x the cost, fidelity -0.4% "
+                f"(worse), sentiment_shift 0.0% (same), tokens_per_s +1080.0% (better)")
     assert expected in doc["verdict"]
+    assert rows["train"]["p_fidelity"] == pytest.approx((0.985 - 0.989) / 0.989)
     assert "not finished: run-002" in doc["verdict"]
     assert rows["reverse"]["b_status"] == "RUNNING"
     table = run("compare", "run-002", "run-001").output

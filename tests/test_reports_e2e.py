@@ -56,8 +56,9 @@ def test_campaign_api_to_report_compare_and_project(store, fake_nvml):
 
     cmp = invoke("compare", "run-001", "run-002")
     assert cmp["rows"][1]["phase"] == "train"
-    assert cmp["rows"][1]["d_fidelity"] == pytest.approx((0.91 - 0.93) * 100)
-    assert cmp["verdict"].startswith("B: ")
+    assert cmp["rows"][1]["p_fidelity"] == pytest.approx((0.91 - 0.93) / 0.93)
+    # declared by neither: what the phases logged, its change without a direction to judge by
+    assert ", fidelity -2.2% (A = run-001" in cmp["verdict"]
 
     proj = invoke("project", "run-001", "--to", "h100-sxm")
     bounds = {r["phase"]: r["bound"] for r in proj["rows"][:-1]}

@@ -49,7 +49,7 @@ def _experiment_option(fn):
 @tracking_option
 def report_cmd(experiments, campaigns, gpus, group_by, baseline, log_charts, accuracy, fmt,
                output, as_json, tracking_uri):
-    """Time, cost, VRAM and fidelity per campaign and phase, with totals.
+    """Time, cost, VRAM and the headline metrics per campaign and phase, with totals.
 
     Reads only the columns a report needs straight from sqlite/PostgreSQL stores; uses
     the REST API for http(s) stores. RUNNING and FAILED runs show their status; totals add
@@ -87,7 +87,8 @@ def report_cmd(experiments, campaigns, gpus, group_by, baseline, log_charts, acc
 @_report_output
 @tracking_option
 def compare_cmd(a, b, a_filter, b_filter, experiments, fmt, output, as_json, tracking_uri):
-    """Two campaigns (or groups) side by side per phase, with ratios and a verdict.
+    """Two campaigns (or groups) side by side per phase, with ratios and a verdict that
+    judges each headline metric by its declared direction.
 
     A and B are campaign labels, run ids, uids, or tag filters (key=value,...); a group's
     figures are medians across its campaigns.

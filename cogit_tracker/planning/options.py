@@ -22,7 +22,6 @@ from . import scaling
 from .remaining import Situation, Work
 
 DEFAULT_SETUP_MIN = 5.0   # the log's H100 set-up ("setup: 5 min")
-QUALITY_METRICS = (s.FIDELITY, s.SENTIMENT_SHIFT)
 
 
 @dataclass
@@ -197,7 +196,8 @@ def _assumed(opt: Option, sit: Situation, mv: scaling.Move, rate: float | None) 
 
 def quality(sit: Situation, precision: str) -> str:
     """The quality change measured between the campaign's precision and `precision`: medians
-    over FINISHED campaigns of the same experiment and model, at each precision."""
+    of its headline metrics over FINISHED campaigns of the same experiment and model, at
+    each precision."""
     camp = sit.campaign
     peers = [c for c in sit.campaigns if c.status == "FINISHED"
              and c.experiment == camp.experiment and c.attr("model") == camp.attr("model")]
@@ -207,7 +207,7 @@ def quality(sit: Situation, precision: str) -> str:
         missing = precision if not at[precision] else sit.precision
         return f"not measured: no finished campaign of this model at {missing}"
     parts = []
-    for metric in QUALITY_METRICS:
+    for metric in camp.headline.names:
         before = _median(at[sit.precision], metric)
         after = _median(at[precision], metric)
         if before is not None and after is not None:
@@ -219,8 +219,8 @@ def quality(sit: Situation, precision: str) -> str:
 def _median(campaigns: list[Campaign], metric: str) -> float | None:
     values = []
     for camp in campaigns:
-        found = [getattr(p.figures, metric) for p in camp.phases
-                 if getattr(p.figures, metric) is not None]
+        found = [p.figures.get(metric) for p in camp.phases
+                 if p.figures.get(metric) is not None]
         if found:
             values.append(found[-1])
     return statistics.median(values) if values else None

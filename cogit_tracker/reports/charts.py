@@ -1,11 +1,13 @@
 """Report charts as PNG (matplotlib, Agg: no display needed): time per phase stacked per
-campaign, cost per campaign, fidelity per epoch, one campaign's phases on a timeline. The same
+campaign, cost per campaign, each charted headline metric per step (fidelity per epoch for
+the reference experiment, accuracy for another), one campaign's phases on a timeline. The same
 figures go inline into the HTML report and the `/cogit/` pages and, with `report --log`, onto
 each campaign run so `mlflow ui` shows them. Time axes pick the unit that fits the data."""
 from __future__ import annotations
 
 import io
 
+from .headline import union
 from .model import Campaign
 
 MAX_CAMPAIGNS = 30  # beyond this a bar chart is unreadable; the table still has every row
@@ -72,20 +74,20 @@ def cost_per_campaign(campaigns: list[Campaign]):
     return fig
 
 
-def fidelity_per_epoch(campaigns: list[Campaign]):
-    """One line per phase that logged a fidelity history; None when none did."""
-    series = [(f"{c.label}/{p.name}", p.history) for c in campaigns for p in c.phases
-              if len(p.history) > 1]
+def metric_per_step(campaigns: list[Campaign], name: str):
+    """One line per phase that logged more than one point of `name`; None when none did."""
+    series = [(f"{c.label}/{p.name}", p.history[name]) for c in campaigns for p in c.phases
+              if len(p.history.get(name, ())) > 1]
     if not series:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 4))
     for label, points in series:
         ax.plot([st for st, _ in points], [v for _, v in points], marker="o", label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("fidelity")
+    ax.set_xlabel("step")
+    ax.set_ylabel(name)
     ax.legend(fontsize=8)
-    ax.set_title("Fidelity per epoch")
+    ax.set_title(f"{name} per step")
     return fig
 
 
@@ -114,14 +116,21 @@ def timeline(campaign: Campaign):
 
 
 def figures(campaigns: list[Campaign]) -> list[tuple[str, str, object]]:
-    """(title, artifact file name, figure) for the first MAX_CAMPAIGNS campaigns."""
+    """(title, artifact file name, figure) for the first MAX_CAMPAIGNS campaigns: time, cost,
+    and each of their charted headline metrics that has a history."""
     shown = campaigns[:MAX_CAMPAIGNS]
     out = [("Time per phase", "time_per_phase.png", time_per_phase(shown)),
            ("Cost per campaign", "cost_per_campaign.png", cost_per_campaign(shown))]
-    fid = fidelity_per_epoch(shown)
-    if fid is not None:
-        out.append(("Fidelity per epoch", "fidelity_per_epoch.png", fid))
+    for name in union(c.headline for c in shown).names:
+        fig = metric_per_step(shown, name)
+        if fig is not None:
+            out.append((f"{name} per step", f"{_file_part(name)}_per_step.png", fig))
     return out
+
+
+def _file_part(name: str) -> str:
+    """A metric name (which may hold `/`, `:` or spaces) as one artifact file name."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
 
 def pngs(campaigns: list[Campaign]) -> list[tuple[str, bytes]]:

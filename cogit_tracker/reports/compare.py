@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import BadInput
-from ..table import Column, Table
-from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, change, load, points,
-                    ratio, select, status_counts)
+from ..table import Column, Table, fmt_value
+from .headline import Headline, apart_from, union
+from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, change, load, ratio,
+                    select, status_counts)
 
 FILTER_KEYS = tuple(k for k in GROUP_KEYS if k != "phase")
 
@@ -68,30 +69,38 @@ def resolve(campaigns: list[Campaign], spec: str | dict[str, str]) -> Side:
     return Side(name, members)
 
 
-def compare(campaigns: list[Campaign], a_spec: str | dict, b_spec: str | dict) -> Table:
-    a, b = resolve(campaigns, a_spec), resolve(campaigns, b_spec)
-    rows = [_row(name, a, b) for name in _phase_names(a, b)]
-    a_tot = aggregate([c.totals() for c in a.members])
-    b_tot = aggregate([c.totals() for c in b.members])
-    total = _cells(TOTAL, a.status([c.status for c in a.members]), a_tot,
-                   b.status([c.status for c in b.members]), b_tot)
-    rows.append({**total, "_section_end": True})
-    notes = [verdict(a, b, a_tot, b_tot)]
-    if len(a.members) > 1 or len(b.members) > 1:
-        notes.append(f"Groups: A = {len(a.members)} campaign(s), B = {len(b.members)}; "
-                     f"figures are medians across each group's campaigns.")
-    columns = [Column("phase", "phase"), Column("a_status", "A status"),
+OWN_COLUMNS = [Column("phase", "phase"), Column("a_status", "A status"),
                Column("b_status", "B status"), Column("a_time", "A time", "seconds"),
                Column("b_time", "B time", "seconds"), Column("x_time", "B/A time", "ratio"),
                Column("a_cost", "A cost", "usd"), Column("b_cost", "B cost", "usd"),
-               Column("x_cost", "B/A cost", "ratio"), Column("a_fidelity", "A fid", "fraction"),
-               Column("b_fidelity", "B fid", "fraction"),
-               Column("d_fidelity", "B-A fid pt", "pt"), Column("p_fidelity", "B/A fid", "error"),
-               Column("a_shift", "A shift", "fraction"), Column("b_shift", "B shift", "fraction"),
-               Column("p_shift", "B/A shift", "error"),
-               Column("a_fluency", "A fluency", "ratio"),
-               Column("b_fluency", "B fluency", "ratio"),
-               Column("p_fluency", "B/A fluency", "error")]
+               Column("x_cost", "B/A cost", "ratio")]
+#: What a metric's three columns are keyed by: A's value, B's, and B's change from A.
+SIDES = {"a": "A {}", "b": "B {}", "p": "B/A {}"}
+
+
+def _key(side: str, name: str) -> str:
+    return f"{side}_{name}"
+
+
+def compare(campaigns: list[Campaign], a_spec: str | dict, b_spec: str | dict) -> Table:
+    """A and B phase by phase, then their totals, with one verdict line; the metric columns
+    are both sides' headline metrics (A's declaration first)."""
+    a, b = resolve(campaigns, a_spec), resolve(campaigns, b_spec)
+    taken = {c.key[2:] for c in OWN_COLUMNS if c.key[:2] in ("a_", "b_")}
+    headline, clash = apart_from(union(c.headline for c in a.members + b.members), taken)
+    rows = [_row(name, a, b, headline) for name in _phase_names(a, b)]
+    a_tot = aggregate([c.totals() for c in a.members])
+    b_tot = aggregate([c.totals() for c in b.members])
+    total = _cells(TOTAL, a.status([c.status for c in a.members]), a_tot,
+                   b.status([c.status for c in b.members]), b_tot, headline)
+    rows.append({**total, "_section_end": True})
+    notes = [verdict(a, b, a_tot, b_tot, headline)] + clash
+    if len(a.members) > 1 or len(b.members) > 1:
+        notes.append(f"Groups: A = {len(a.members)} campaign(s), B = {len(b.members)}; "
+                     f"figures are medians across each group's campaigns.")
+    columns = OWN_COLUMNS + [Column(_key(side, n), title.format(n),
+                                    "change" if side == "p" else "number")
+                             for n in headline.names for side, title in SIDES.items()]
     data = {"a": {"spec": a.name, "campaigns": [c.label for c in a.members]},
             "b": {"spec": b.name, "campaigns": [c.label for c in b.members]},
             "verdict": notes[0]}
@@ -106,31 +115,30 @@ def _phase_names(a: Side, b: Side) -> list[str]:
     return sorted(order, key=lambda n: (order[n], n))
 
 
-def _row(name: str, a: Side, b: Side) -> dict:
+def _row(name: str, a: Side, b: Side, headline: Headline) -> dict:
     a_ph = [p for c in a.members for p in c.phases if p.name == name]
     b_ph = [p for c in b.members for p in c.phases if p.name == name]
     return _cells(name, a.status([p.status_text for p in a_ph]) if a_ph else "absent",
                   aggregate([p.figures for p in a_ph]),
                   b.status([p.status_text for p in b_ph]) if b_ph else "absent",
-                  aggregate([p.figures for p in b_ph]))
+                  aggregate([p.figures for p in b_ph]), headline)
 
 
-def _cells(name: str, a_status: str, a: Figures, b_status: str, b: Figures) -> dict:
-    return {"phase": name, "a_status": a_status, "b_status": b_status,
-            "a_time": a.duration_s, "b_time": b.duration_s,
-            "x_time": ratio(b.duration_s, a.duration_s),
-            "a_cost": a.cost_usd, "b_cost": b.cost_usd, "x_cost": ratio(b.cost_usd, a.cost_usd),
-            "a_fidelity": a.fidelity, "b_fidelity": b.fidelity,
-            "d_fidelity": points(b.fidelity, a.fidelity),
-            "p_fidelity": change(b.fidelity, a.fidelity),
-            "a_shift": a.sentiment_shift, "b_shift": b.sentiment_shift,
-            "p_shift": change(b.sentiment_shift, a.sentiment_shift),
-            "a_fluency": a.fluency_ratio, "b_fluency": b.fluency_ratio,
-            "p_fluency": change(b.fluency_ratio, a.fluency_ratio)}
+def _cells(name: str, a_status: str, a: Figures, b_status: str, b: Figures,
+           headline: Headline) -> dict:
+    cells = {"phase": name, "a_status": a_status, "b_status": b_status,
+             "a_time": a.duration_s, "b_time": b.duration_s,
+             "x_time": ratio(b.duration_s, a.duration_s),
+             "a_cost": a.cost_usd, "b_cost": b.cost_usd, "x_cost": ratio(b.cost_usd, a.cost_usd)}
+    for n in headline.names:
+        cells.update({_key("a", n): a.get(n), _key("b", n): b.get(n),
+                      _key("p", n): change(b.get(n), a.get(n))})
+    return cells
 
 
-def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures) -> str:
-    """One line such as `B: 11.8x faster, 0.28x the cost, fidelity -0.4 pt`."""
+def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures, headline: Headline) -> str:
+    """One line such as `B: 11.8x faster, 0.28x the cost, fidelity -0.4% (worse)`: each
+    headline metric's change from A, judged by its declared direction."""
     parts = []
     speed = ratio(a_tot.duration_s, b_tot.duration_s)
     if speed is None:
@@ -142,13 +150,12 @@ def verdict(a: Side, b: Side, a_tot: Figures, b_tot: Figures) -> str:
     cost = ratio(b_tot.cost_usd, a_tot.cost_usd)
     parts.append(f"{cost:.2f}x the cost" if cost is not None
                  else "cost not comparable (not measured on both sides)")
-    fid = points(b_tot.fidelity, a_tot.fidelity)
-    if fid is not None:
-        parts.append(f"fidelity {fid:+.1f} pt")
-    for name, value in (("sentiment shift", change(b_tot.sentiment_shift, a_tot.sentiment_shift)),
-                        ("fluency ratio", change(b_tot.fluency_ratio, a_tot.fluency_ratio))):
+    for m in headline.metrics:
+        value = change(b_tot.get(m.name), a_tot.get(m.name))
         if value is not None:
-            parts.append(f"{name} {value * 100:+.1f}%")
+            judged = m.judge(b_tot.get(m.name), a_tot.get(m.name))
+            parts.append(f"{m.name} {fmt_value(value, 'change')}"
+                         + (f" ({judged})" if judged else ""))
     line = f"B: {', '.join(parts)} (A = {a.name}, B = {b.name})"
     unfinished = [c.label for c in a.members + b.members
                   if c.status != "FINISHED" or any(p.status != "FINISHED" for p in c.phases)]

@@ -15,6 +15,7 @@ from .. import schema as s
 from ..store.artifacts import ArtifactReader, client_reader
 from ..table import Column, Table
 from . import charts
+from .headline import apart_from
 from .model import Campaign, select
 from .overview import visible_campaigns
 
@@ -47,21 +48,28 @@ PHASE_COLUMNS = [
     Column("phase", "phase"), Column("status", "status", "status"),
     Column("start", "started", "when"), Column("duration_s", "time", "seconds"),
     Column("cost_usd", "cost", "usd"), Column("vram_peak_gb", "VRAM peak GB", "gb"),
-    Column("ram_peak_gb", "RAM peak GB", "gb"), Column("fidelity", "fidelity", "fraction"),
-    Column("message", "failure"),
+    Column("ram_peak_gb", "RAM peak GB", "gb"),
 ]
+FAILURE_COLUMN = Column("message", "failure")
+FIGURES = PHASE_COLUMNS[3:]
 
 
 def phase_table(camp: Campaign, messages: dict[str, str]) -> Table:
+    """One row a phase, then the total: cogit's figures, then the campaign's headline
+    metrics (what it declared, else what its phases logged), then how a phase failed."""
+    taken = [c.key for c in PHASE_COLUMNS] + [FAILURE_COLUMN.key]
+    headline, notes = apart_from(camp.headline, taken)
+    figures = FIGURES + [Column(n, n, "number") for n in headline.names]
+
+    def cells(f) -> dict:
+        return {c.key: f.get(c.key) for c in figures}
+
     rows = [{"phase": p.name, "status": p.status_text, "start": p.start_time,
-             "message": messages.get(p.run_id, ""),
-             **{c.key: getattr(p.figures, c.key) for c in PHASE_COLUMNS[3:8]}}
-            for p in camp.phases]
-    total = camp.totals()
+             "message": messages.get(p.run_id, ""), **cells(p.figures)} for p in camp.phases]
     rows.append({"phase": "total", "status": camp.status, "start": camp.start_time,
-                 "_section_end": True, **{c.key: getattr(total, c.key)
-                                          for c in PHASE_COLUMNS[3:8]}})
-    return Table(f"Campaign {camp.label}", PHASE_COLUMNS, rows)
+                 "_section_end": True, **cells(camp.totals())})
+    return Table(f"Campaign {camp.label}", PHASE_COLUMNS[:3] + figures + [FAILURE_COLUMN],
+                 rows, notes)
 
 
 def generations_sample(text: str, rows: int = SAMPLE_ROWS) -> Table:
@@ -108,11 +116,11 @@ def detail(uri: str, selector: str, visible: Sequence[str] | None = None,
 
 
 def _generations(camp: Campaign, runs: dict, read: ArtifactReader) -> Table | None:
-    """A sample of the first phase's generations table that can be read, if any logged one."""
+    """A sample of the first phase's generations table (`schema.GENERATIONS_TABLE`) that can
+    be read, if any phase logged one."""
     for phase in camp.phases:
-        if phase.figures.generations:
-            try:
-                return generations_sample(read(runs[phase.run_id], s.GENERATIONS_TABLE))
-            except Exception:  # noqa: BLE001 - a missing or foreign table: no sample, no error
-                continue
+        try:
+            return generations_sample(read(runs[phase.run_id], s.GENERATIONS_TABLE))
+        except Exception:  # noqa: BLE001 - a missing or foreign table: no sample, no error
+            continue
     return None

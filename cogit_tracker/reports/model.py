@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 from .. import schema as s
 from ..errors import BadInput, Unknown
 from . import fetch
+from .headline import Headline, from_tag, logged
 
 # `--group-by` keys and where each is read from; `phase` and `experiment` are not tags.
 GROUP_KEYS = {
@@ -22,27 +23,30 @@ GROUP_KEYS = {
     "phase": None, "experiment": None,
 }
 TOTAL = "total"
-METRIC_FIELDS = {
-    "duration_s": s.DURATION_S, "cost_usd": s.COST_USD, "vram_peak_gb": s.VRAM_PEAK_GB,
-    "ram_peak_gb": s.RAM_PEAK_GB, "fidelity": s.FIDELITY,
-    "generations": s.GENERATIONS, "tokens_per_s": s.TOKENS_PER_S,
-    "sentiment_shift": s.SENTIMENT_SHIFT, "fluency_ratio": s.FLUENCY_RATIO,
-}
+#: The figures cogit itself measures on every phase, each a field of `Figures`.
+OWN = (s.DURATION_S, s.COST_USD, s.VRAM_PEAK_GB, s.RAM_PEAK_GB)
+Points = list[tuple[int, float]]
 
 
 @dataclass
 class Figures:
-    """Measured figures of a phase, or a campaign's totals; None where nothing was logged."""
+    """Measured figures of a phase, or a campaign's totals; None where nothing was logged.
+    `metrics` holds the experiment's own results, by name (the last value of each)."""
 
     duration_s: float | None = None
     cost_usd: float | None = None
     vram_peak_gb: float | None = None
     ram_peak_gb: float | None = None
-    fidelity: float | None = None
-    generations: float | None = None
-    tokens_per_s: float | None = None
-    sentiment_shift: float | None = None
-    fluency_ratio: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def get(self, name: str) -> float | None:
+        """A figure by its metric name, cogit's own or the experiment's."""
+        return getattr(self, name) if name in OWN else self.metrics.get(name)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """The throughput the projection classes a generating phase by."""
+        return self.metrics.get(s.TOKENS_PER_S)
 
 
 @dataclass
@@ -55,7 +59,7 @@ class Phase:
     failure: str | None
     attrs: dict[str, str]     # the phase run's own tags (campaign.attr falls back to them)
     figures: Figures
-    history: list[tuple[int, float]] = field(default_factory=list)  # fidelity per epoch
+    history: dict[str, Points] = field(default_factory=dict)  # metric -> (step, value)
     start_time: int | None = None   # epoch ms, as MLflow keeps them
     end_time: int | None = None
 
@@ -84,28 +88,30 @@ class Campaign:
             return self.attrs[tag]
         return next((p.attrs[tag] for p in self.phases if tag in p.attrs), None)
 
+    @property
+    def headline(self) -> Headline:
+        """What the campaign declared (`schema.HEADLINE`), else what its phases logged."""
+        declared = from_tag(self.attrs.get(s.HEADLINE))
+        return declared or logged(n for p in self.phases for n in p.figures.metrics)
+
     def totals(self) -> Figures:
-        """Sums of what was measured; peaks are maxima; fidelity, sentiment shift and fluency
-        are the last phase's that measured them."""
+        """Sums of time and cost; peaks are maxima; each of the experiment's metrics is the
+        last phase's that measured it."""
         figs = [p.figures for p in self.phases]
 
+        def present(name):
+            return [f.get(name) for f in figs if f.get(name) is not None]
+
         def total(name):
-            values = [getattr(f, name) for f in figs if getattr(f, name) is not None]
-            return sum(values) if values else None
+            return sum(present(name)) if present(name) else None
 
         def peak(name):
-            values = [getattr(f, name) for f in figs if getattr(f, name) is not None]
-            return max(values) if values else None
+            return max(present(name), default=None)
 
-        def last(name):
-            return next((getattr(f, name) for f in reversed(figs)
-                         if getattr(f, name) is not None), None)
-
-        return Figures(duration_s=total("duration_s"), cost_usd=total("cost_usd"),
-                       vram_peak_gb=peak("vram_peak_gb"), ram_peak_gb=peak("ram_peak_gb"),
-                       fidelity=last("fidelity"), generations=total("generations"),
-                       sentiment_shift=last("sentiment_shift"),
-                       fluency_ratio=last("fluency_ratio"))
+        last = {k: v for f in figs for k, v in f.metrics.items()}  # later phases win
+        return Figures(duration_s=total(s.DURATION_S), cost_usd=total(s.COST_USD),
+                       vram_peak_gb=peak(s.VRAM_PEAK_GB), ram_peak_gb=peak(s.RAM_PEAK_GB),
+                       metrics=last)
 
 
 # ---------------------------------------------------------------- loading
@@ -116,8 +122,7 @@ def load(uri: str, experiments: Sequence[str] | None = None,
     """The selected campaigns with their phases, oldest first. Raises BadInput for an empty
     store, an experiment without campaigns, a GPU key no campaign ran on, or a campaign
     selector that matches nothing."""
-    snap = fetch.fetch(uri, experiments, history=history, client=client)
-    found = assemble(snap)
+    found = assemble(fetch.fetch(uri, experiments, client=client))
     if not found:
         where = f"experiment(s) {', '.join(experiments)}" if experiments else "store"
         raise BadInput(f"no cogit campaigns in {where} of {uri!r}; accepted: a store with "
@@ -128,7 +133,20 @@ def load(uri: str, experiments: Sequence[str] | None = None,
             raise BadInput(f"no cogit campaigns in experiment {missing[0]!r}; accepted: "
                            f"{', '.join(sorted({c.experiment for c in found}))}")
     found = on_gpus(found, gpus)
-    return select(found, campaigns) if campaigns else found
+    found = select(found, campaigns) if campaigns else found
+    return with_history(uri, found, client) if history else found
+
+
+def with_history(uri: str, campaigns: list[Campaign], client=None) -> list[Campaign]:
+    """`campaigns`, each phase given the history of its campaign's charted headline metrics
+    (`Headline.charted`) that it logged: what the charts draw, and nothing more is read."""
+    wanted = {p.run_id: [n for n in c.headline.charted if n in p.figures.metrics]
+              for c in campaigns for p in c.phases}
+    found = fetch.histories(uri, {i: keys for i, keys in wanted.items() if keys}, client)
+    for camp in campaigns:
+        for ph in camp.phases:
+            ph.history = found.get(ph.run_id, {})
+    return campaigns
 
 
 def on_gpus(campaigns: list[Campaign], gpus: Sequence[str]) -> list[Campaign]:
@@ -152,13 +170,14 @@ def assemble(snap: fetch.Snapshot) -> list[Campaign]:
         parent = camps.get(row.tags.get(s.PARENT_RUN, ""))
         if row.tags.get(s.KIND) != "phase" or parent is None:
             continue
-        figures = Figures(**{f: row.metrics.get(m) for f, m in METRIC_FIELDS.items()})
+        own = {k: v for k, v in sorted(row.metrics.items()) if not s.is_cogit_metric(k)}
+        figures = Figures(**{k: row.metrics.get(k) for k in OWN}, metrics=own)
         index = row.tags.get(s.PHASE_INDEX)
         parent.phases.append(Phase(
             row.run_id, row.tags.get(s.UID), row.tags.get(s.PHASE) or row.name,
             int(index) if index and index.lstrip("-").isdigit() else None,
             row.status, row.tags.get(s.FAILURE), row.tags, figures,
-            snap.history.get(row.run_id, []), row.start_time, row.end_time))
+            start_time=row.start_time, end_time=row.end_time))
     for camp in camps.values():
         camp.phases.sort(key=lambda p: (p.index is None, p.index or 0))
     return list(camps.values())
@@ -206,13 +225,16 @@ def status_counts(statuses: Iterable[str]) -> str:
 def aggregate(figures: list[Figures]) -> Figures:
     """Medians across runs (robust to one slow pod); peaks are maxima."""
     def med(name):
-        return _median(getattr(f, name) for f in figures)
+        return _median(f.get(name) for f in figures)
 
-    peaks = [f.vram_peak_gb for f in figures if f.vram_peak_gb is not None]
-    return Figures(duration_s=med("duration_s"), cost_usd=med("cost_usd"),
-                   vram_peak_gb=max(peaks) if peaks else None, fidelity=med("fidelity"),
-                   generations=med("generations"), tokens_per_s=med("tokens_per_s"),
-                   sentiment_shift=med("sentiment_shift"), fluency_ratio=med("fluency_ratio"))
+    def peak(name):
+        return max((f.get(name) for f in figures if f.get(name) is not None), default=None)
+
+    names = dict.fromkeys(k for f in figures for k in f.metrics)
+    found = {k: med(k) for k in names}
+    return Figures(duration_s=med(s.DURATION_S), cost_usd=med(s.COST_USD),
+                   vram_peak_gb=peak(s.VRAM_PEAK_GB), ram_peak_gb=peak(s.RAM_PEAK_GB),
+                   metrics={k: v for k, v in found.items() if v is not None})
 
 
 def ratio(value: float | None, ref: float | None) -> float | None:
@@ -224,7 +246,3 @@ def change(value: float | None, ref: float | None) -> float | None:
     log's "<2% degradation" as a computed figure."""
     return (value - ref) / abs(ref) if value is not None and ref else None
 
-
-def points(value: float | None, ref: float | None) -> float | None:
-    """Fidelity difference in percentage points (fidelity is logged as a fraction)."""
-    return (value - ref) * 100 if value is not None and ref is not None else None

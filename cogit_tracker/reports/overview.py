@@ -13,7 +13,7 @@ from typing import Sequence
 from ..errors import BadInput
 from ..table import Table
 from . import charts, fetch
-from .model import Campaign, assemble, on_gpus
+from .model import Campaign, assemble, on_gpus, with_history
 from .report import report
 
 
@@ -26,11 +26,11 @@ class Overview:
 
 
 def visible_campaigns(uri: str, visible: Sequence[str] | None) -> list[Campaign]:
-    """Every campaign in the experiments named `visible` (all when None), with fidelity
-    histories for the charts; none, rather than an error, when there are none."""
+    """Every campaign in the experiments named `visible` (all when None); none, rather than
+    an error, when there are none."""
     if visible is not None and not visible:
         return []
-    return assemble(fetch.fetch(uri, visible, history=True))
+    return assemble(fetch.fetch(uri, visible))
 
 
 def overview(uri: str, experiments: Sequence[str] = (), gpus: Sequence[str] = (),
@@ -44,5 +44,6 @@ def overview(uri: str, experiments: Sequence[str] = (), gpus: Sequence[str] = ()
             raise BadInput(f"unknown experiment {name!r}; accepted: "
                            f"{', '.join(names) or 'none with campaigns'}")
     chosen = on_gpus([c for c in every if not experiments or c.experiment in experiments], gpus)
-    return Overview(report(chosen), charts.pngs(chosen) if chosen else [], names,
+    shown = with_history(uri, chosen[:charts.MAX_CAMPAIGNS])  # what the charts draw
+    return Overview(report(chosen), charts.pngs(shown) if shown else [], names,
                     sorted({c.attr("gpu.key") or "-" for c in every}))

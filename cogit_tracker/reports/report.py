@@ -1,9 +1,10 @@
-"""The report: time, cost, VRAM and fidelity per campaign and phase, totals, groups, and ratios
-against a baseline.
+"""The report: time, cost, VRAM and each campaign's headline metrics per campaign and phase,
+totals, groups, and ratios against a baseline.
 
 The researcher's questions ("FP16 vs Q8: how much faster, how much cheaper, how much fidelity
 lost?") were answered by hand; here they are one `Table` (`table.py`), drawn with charts when
-asked.
+asked. Its metric columns are the campaigns' headline metrics (`headline.py`), each campaign's
+declaration in turn, so an experiment that logs `accuracy` gets an `accuracy` column.
 """
 from __future__ import annotations
 
@@ -11,53 +12,56 @@ from typing import Sequence
 
 from ..errors import BadInput
 from ..table import Column, Table
-from .model import (TOTAL, Campaign, Figures, aggregate, load, parse_group_by, points, ratio,
-                    status_counts)
+from .headline import Headline, apart_from, union
+from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, change, load,
+                    parse_group_by, ratio, status_counts)
 
 
 # ---------------------------------------------------------------- the report table
 
-FIGURE_COLUMNS = [
+OWN_COLUMNS = [
     Column("duration_s", "time", "seconds"), Column("cost_usd", "cost", "usd"),
-    Column("vram_peak_gb", "VRAM GB", "gb"), Column("fidelity", "fidelity", "fraction"),
-    Column("generations", "gens", "int"), Column("tokens_per_s", "tok/s", "float"),
+    Column("vram_peak_gb", "VRAM GB", "gb"),
 ]
-RATIO_COLUMNS = [
-    Column("x_time", "time/base", "ratio"), Column("x_cost", "cost/base", "ratio"),
-    Column("d_fidelity", "fid pt-base", "pt"),
-]
+#: Every key a report row holds besides its metrics' (which must not overwrite them).
+ROW_KEYS = ("campaign", "gpu", "precision", "phase", "status", "n", "cost_total", "x_time",
+            "x_cost", *GROUP_KEYS, *(c.key for c in OWN_COLUMNS))
 
 
 def report(campaigns: list[Campaign], group_by: Sequence[str] = (),
            baseline: str | None = None) -> Table:
     """Per campaign and phase (or per group), with totals and optional baseline ratios."""
-    table = grouped(campaigns, group_by) if group_by else per_campaign(campaigns)
+    headline, notes = apart_from(union(c.headline for c in campaigns), ROW_KEYS)
+    figures = OWN_COLUMNS + [Column(n, n, "number") for n in headline.names]
+    table = grouped(campaigns, group_by, figures) if group_by \
+        else per_campaign(campaigns, figures)
+    table.notes += notes
     if baseline is not None:
-        add_ratios(table, baseline)
+        add_ratios(table, baseline, headline)
     return table
 
 
-def _figure_cells(f: Figures) -> dict:
-    return {c.key: getattr(f, c.key) for c in FIGURE_COLUMNS}
+def _figure_cells(f: Figures, columns: list[Column]) -> dict:
+    return {c.key: f.get(c.key) for c in columns}
 
 
-def per_campaign(campaigns: list[Campaign]) -> Table:
+def per_campaign(campaigns: list[Campaign], figures: list[Column]) -> Table:
     rows = []
     for camp in campaigns:
         head = {"campaign": camp.label, "gpu": camp.attr("gpu.key"),
                 "precision": camp.attr("precision")}
         for ph in camp.phases:
             rows.append({**head, "phase": ph.name, "status": ph.status_text,
-                         "_key": camp.label, **_figure_cells(ph.figures)})
+                         "_key": camp.label, **_figure_cells(ph.figures, figures)})
         rows.append({**head, "phase": TOTAL, "status": camp.status, "_key": camp.label,
-                     "_section_end": True, **_figure_cells(camp.totals())})
+                     "_section_end": True, **_figure_cells(camp.totals(), figures)})
     columns = [Column("campaign", "campaign"), Column("gpu", "gpu"),
                Column("precision", "precision"), Column("phase", "phase"),
-               Column("status", "status"), *FIGURE_COLUMNS]
+               Column("status", "status"), *figures]
     return Table(f"Report: {len(campaigns)} campaign(s)", columns, rows)
 
 
-def grouped(campaigns: list[Campaign], keys: Sequence[str]) -> Table:
+def grouped(campaigns: list[Campaign], keys: Sequence[str], figures: list[Column]) -> Table:
     """One row per group (per group and phase when `phase` is a key): medians across members,
     summed cost, and how many members ended in which status."""
     by_phase = "phase" in keys
@@ -82,7 +86,7 @@ def grouped(campaigns: list[Campaign], keys: Sequence[str]) -> Table:
         items = members[group]
         costs = [f.cost_usd for _, f in items if f.cost_usd is not None]
         row = dict(zip(tag_keys + (["phase"] if by_phase else []), group))
-        row.update(_figure_cells(aggregate([f for _, f in items])))
+        row.update(_figure_cells(aggregate([f for _, f in items]), figures))
         row.update({"n": len(items), "status": status_counts(st for st, _ in items),
                     "cost_total": sum(costs) if costs else None,
                     "_key": "/".join(group[:len(tag_keys)]) if tag_keys else "all"})
@@ -91,7 +95,7 @@ def grouped(campaigns: list[Campaign], keys: Sequence[str]) -> Table:
         rows.append(row)
     columns = [Column(k, k) for k in tag_keys] + ([Column("phase", "phase")] if by_phase else [])
     columns += [Column("n", "runs" if by_phase else "campaigns", "int"),
-                Column("status", "status"), *FIGURE_COLUMNS,
+                Column("status", "status"), *figures,
                 Column("cost_total", "cost (sum)", "usd")]
     unit = "phase runs" if by_phase else "campaigns"
     return Table(f"Grouped by {', '.join(keys)} ({len(campaigns)} campaigns)", columns, rows,
@@ -99,8 +103,14 @@ def grouped(campaigns: list[Campaign], keys: Sequence[str]) -> Table:
                         f"'cost (sum)' adds every member's cost."])
 
 
-def add_ratios(table: Table, baseline: str) -> None:
-    """Ratio columns against the baseline's row for the same phase (or the total)."""
+def change_key(name: str) -> str:
+    """The column of a metric's change against the baseline."""
+    return f"{name} vs base"
+
+
+def add_ratios(table: Table, baseline: str, headline: Headline) -> None:
+    """Ratio columns against the baseline's row for the same phase (or the total): time and
+    cost as row / baseline, each headline metric as its relative change."""
     base = {r["phase"]: r for r in table.rows if r["_key"] == baseline}
     if not base:
         known = sorted({r["_key"] for r in table.rows})
@@ -112,10 +122,12 @@ def add_ratios(table: Table, baseline: str) -> None:
             continue
         row["x_time"] = ratio(row.get("duration_s"), ref.get("duration_s"))
         row["x_cost"] = ratio(row.get("cost_usd"), ref.get("cost_usd"))
-        row["d_fidelity"] = points(row.get("fidelity"), ref.get("fidelity"))
-    table.columns += RATIO_COLUMNS
+        row.update({change_key(n): change(row.get(n), ref.get(n)) for n in headline.names})
+    table.columns += [Column("x_time", "time/base", "ratio"),
+                      Column("x_cost", "cost/base", "ratio"),
+                      *(Column(change_key(n), change_key(n), "change") for n in headline.names)]
     table.notes.append(f"Ratios are against {baseline!r} (time and cost: row / baseline; "
-                       f"fidelity: difference in percentage points).")
+                       f"metrics: change from the baseline, a fraction of its value).")
 
 
 # ---------------------------------------------------------------- the command's entry point

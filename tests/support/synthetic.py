@@ -11,7 +11,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from cogit_tracker import schema as s
+from cogit_tracker.reports.headline import Spec, declare
 from cogit_tracker.store.ops import ensure_experiment
+from pipelines import EXPERIMENT
+
+#: The reference experiment's headline, as it declares it.
+REFERENCE_HEADLINE = EXPERIMENT.metrics
+FIDELITY = "fidelity"   # the metric the train phase logs once an epoch
 
 
 @dataclass
@@ -39,6 +45,7 @@ class CampaignSpec:
     start_ms: int = 1_763_000_000_000
     dtype_loaded: str | None = None  # e.g. "torch.float32" when "fp16" was asked for
     extra_tags: dict[str, str] = field(default_factory=dict)  # e.g. a CPU run's host speed
+    headline: Spec = field(default_factory=lambda: dict(REFERENCE_HEADLINE))  # None: none
 
 
 def reference_phases(speed: float = 1.0, fidelity: float = 0.989,
@@ -49,7 +56,7 @@ def reference_phases(speed: float = 1.0, fidelity: float = 0.989,
         PhaseSpec("encode", 420 / speed, vram_gb),
         PhaseSpec("train", 1500 / speed, vram_gb + 2.8, fidelity=curve),
         PhaseSpec("intervene", 5400 / speed, vram_gb + 2.8,
-                  metrics={s.GENERATIONS: 120, s.TOKENS_PER_S: 28.0 * speed}),
+                  metrics={"generations": 120, s.TOKENS_PER_S: 28.0 * speed}),
         PhaseSpec("reverse", 90 / speed, 0.2, metrics={"sentiment_shift": 0.41}),
     ]
 
@@ -62,6 +69,8 @@ def campaign_tags(spec: CampaignSpec) -> dict[str, str]:
     }
     if spec.usd_per_hour is not None:
         tags[s.USD_PER_HOUR] = str(spec.usd_per_hour)
+    if spec.headline:
+        tags[s.HEADLINE] = declare(spec.headline).tag()
     return {**tags, **spec.extra_tags}
 
 
@@ -70,6 +79,7 @@ def phase_tags(spec: CampaignSpec, phase: PhaseSpec, index: int, parent: str) ->
         **campaign_tags(spec), s.KIND: "phase", s.UID: str(uuid.uuid4()), s.PHASE: phase.name,
         s.PHASE_INDEX: str(index), s.PARENT_RUN: parent,
     }
+    tags.pop(s.HEADLINE, None)  # the declaration is the campaign's alone
     if phase.failure:
         tags[s.FAILURE] = phase.failure
     if spec.dtype_loaded:
@@ -88,7 +98,7 @@ def phase_metrics(spec: CampaignSpec, phase: PhaseSpec) -> dict[str, float]:
     if phase.vram_peak_gb is not None:
         out[s.VRAM_PEAK_GB] = phase.vram_peak_gb
     if phase.fidelity:
-        out[s.FIDELITY] = phase.fidelity[-1]
+        out[FIDELITY] = phase.fidelity[-1]
     return out
 
 
@@ -107,8 +117,8 @@ def make_campaign(client, experiment: str, spec: CampaignSpec) -> tuple[str, lis
                                 tags=phase_tags(spec, phase, index, pid))
         rid = run.info.run_id
         latest = phase_metrics(spec, phase)
-        points = [Metric(s.FIDELITY, v, t + i, i) for i, v in enumerate(phase.fidelity)]
-        points += [Metric(k, v, t, 0) for k, v in latest.items() if k != s.FIDELITY]
+        points = [Metric(FIDELITY, v, t + i, i) for i, v in enumerate(phase.fidelity)]
+        points += [Metric(k, v, t, 0) for k, v in latest.items() if k != FIDELITY]
         if points:
             client.log_batch(rid, metrics=points)
         t += int((phase.duration_s or 1) * 1000)
