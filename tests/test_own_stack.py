@@ -60,7 +60,7 @@ def sqlite(tmp_path: Path, name: str = "mlflow.db") -> str:
     return f"sqlite:///{tmp_path / name}"
 
 
-def check_plain(uri: str) -> None:
+def check_plain(uri: str, scratch: Path) -> None:
     runs = all_runs(uri)
     assert set(runs) == {"plain", "train · plain", "sweep-point"}
     phase, camp, child = runs["train · plain"], runs["plain"], runs["sweep-point"]
@@ -74,8 +74,8 @@ def check_plain(uri: str) -> None:
                 "after_refusal", schema.DURATION_S):
         assert key in phase.data.metrics, key
     assert phase.data.params["lr"] == "0.01" and phase.data.tags["stage"] == "warmup"
-    folder = Path(client.download_artifacts(phase.info.run_id, "", str(Path(uri[10:]).parent
-                                                                         / "got")))
+    scratch.mkdir()
+    folder = Path(client.download_artifacts(phase.info.run_id, "", str(scratch)))
     assert (folder / "checkpoints" / "checkpoint.txt").read_text() == "epoch 1"
     assert '"layers": 2' in (folder / "config.json").read_text()
     table = (folder / "generations.json").read_text()
@@ -86,7 +86,7 @@ def test_plain_mlflow_calls_land_in_the_phase(tmp_path):
     done = run_script(SCRIPTS / "plain_mlflow.py", tmp_path, sqlite(tmp_path))
     assert "start_run refused: Run with UUID" in done.stdout    # MLflow's own words
     assert "after None None" in done.stdout    # active run and MLFLOW_RUN_ID put back
-    check_plain(sqlite(tmp_path))
+    check_plain(sqlite(tmp_path), tmp_path / "got")
 
 
 def test_plain_mlflow_calls_with_the_store_down_are_spooled_and_arrive(tmp_path):
@@ -96,7 +96,7 @@ def test_plain_mlflow_calls_with_the_store_down_are_spooled_and_arrive(tmp_path)
     assert "ops wait in" in done.stderr
     later = sqlite(tmp_path, "later.db")
     sync(tmp_path / "spool", later, tmp_path)
-    check_plain(later)
+    check_plain(later, tmp_path / "got")
 
 
 @pytest.mark.postgres
@@ -127,7 +127,7 @@ def test_plain_mlflow_calls_when_the_server_goes_away_mid_phase(tmp_path):
         assert time.monotonic() - t0 < 90
         srv.start()
         sync(tmp_path / "spool", srv.url, tmp_path)
-        check_plain(srv.url)
+        check_plain(srv.url, tmp_path / "got")
     finally:
         if proc.poll() is None:
             proc.kill()
