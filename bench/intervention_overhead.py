@@ -6,7 +6,7 @@ rates and their ratio; a benchmark, not a test: it asserts nothing.
 
 - `tiny`: the operator at quantum_dim = 4 x d_model, at the middle layer (goal: at most 1.3x
   slower), on tiny's held-out word-level prompts.
-- `smollm2-135m`: the demo's setting (`pipelines.demo.SETTINGS`: its layer, its operator rank,
+- `smollm2-135m`: the demo's setting (`pipelines.config.RECIPES`: its layer, its operator rank,
   quantum_dim left at the pipeline's default of 2 x d_model, its max_new_tokens), on the
   held-out evaluation prompts of phase 3 (goal: at most 1.1x slower, issue 10).
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pipelines import config, corpus, demo, models, prompts, quantum, smollm2, steering, tiny
+from pipelines import config, corpus, models, prompts, quantum, smollm2, steering, tiny
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,11 @@ class Setting:
 def setting(model: str, loaded: models.Loaded, max_new_tokens: int | None,
             n_prompts: int | None) -> Setting:
     if model == smollm2.NAME:
-        s = demo.SETTINGS
-        cfg = config.Config(model=model, layer=s["layer"])
+        r = config.recipe(model)
+        cfg = config.Config(model=model, layer=r.layer)
         config.check_shape(cfg, loaded.d_model, loaded.n_layers)  # the default quantum_dim
-        return Setting(cfg.layer, cfg.quantum_dim, s["operator_rank"],
-                       max_new_tokens or s["max_new_tokens"], n_prompts or s["eval_prompts"], 1.1)
+        return Setting(cfg.layer, cfg.quantum_dim, r.operator_rank,
+                       max_new_tokens or r.max_new_tokens, n_prompts or r.eval_prompts, 1.1)
     return Setting(loaded.n_layers // 2, 4 * loaded.d_model, None, max_new_tokens or 12,
                    n_prompts or 16, 1.3)
 

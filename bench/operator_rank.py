@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from pipelines import demo, intervene, models, prompts, quantum, smollm2, steering
-from pipelines.config import Config, parse_blends, parse_multipliers
+from pipelines import intervene, models, prompts, quantum, smollm2, steering
+from pipelines.config import Config, recipe
 
 QUANTUM_DIM = 1152  # 2 x d_model, the experiment's default
 
@@ -49,11 +49,9 @@ def main() -> None:
     ap.add_argument("--ranks", default="8,16,64")
     ap.add_argument("--prompts", type=int, default=12, help="dev pairs (x2 prompts)")
     args = ap.parse_args()
-    s = demo.SETTINGS
-    cfg = Config(layer=s["layer"], lr=s["lr"], epochs=s["epochs"],
-                 encode_prompts=s["encode_prompts"],
-                 max_new_tokens=s["max_new_tokens"], blends=parse_blends(s["blend"]),
-                 multipliers=parse_multipliers(s["multipliers"]))
+    r = recipe(smollm2.NAME)
+    cfg = Config(layer=r.layer, lr=r.lr, epochs=r.epochs, encode_prompts=r.encode_prompts,
+                 max_new_tokens=r.max_new_tokens, blends=r.blend, multipliers=r.multipliers)
     loaded = models.load(smollm2.NAME, "fp32")
     pairs = prompts.training_pairs(loaded.tokenizer, cfg.encode_prompts, cfg.seed)
     pos, neg = steering.collect_pairs(loaded.bridge, cfg.layer, pairs)

@@ -1,5 +1,6 @@
 """`make demo`: campaigns of all four phases on the real SmolLM2-135M (converted offline from
-its GGUF), fp32 then int8 (the CPU path), their comparison (sentiment shift and fluency for
+its GGUF) with its recipe (`config.RECIPES`: what `cogit-log run cogit-qmech --model
+smollm2-135m` runs too), fp32 then int8 (the CPU path), their comparison (sentiment shift and fluency for
 the operator and the mean-difference vector), and how to look at them in `mlflow ui`.
 
     python -m pipelines.demo [--tracking-uri URI] [--precisions fp32,int8,bf16]
@@ -20,18 +21,10 @@ from cogit_tracker.errors import BadInput
 from cogit_tracker.runtime import experiments
 from cogit_tracker.store import uri as store_uri
 
-from . import intervene, smollm2
-from .config import BLENDS, MULTIPLIERS
-from .experiment import EXPERIMENT, run_campaign
+from . import EXPERIMENT, intervene, smollm2
 from .models import PRECISIONS
 
 EXAMPLE_USD_PER_HOUR = 0.89  # the log's RunPod RTX 5090 price: an example, not this machine's
-# The demo's recipe, sized for ~2.5 minutes a campaign on 2 CPU cores (decision in
-# decisions/): the operator trains in the 16 directions where training targets differ most
-# from their sources, instead of the whole 1152-dim space (428 s an operator).
-SETTINGS = dict(model=smollm2.NAME, layer=12, operator_rank=16, lr=0.02, epochs=80,
-                encode_prompts=400, eval_prompts=12, max_new_tokens=20, blend=BLENDS,
-                multipliers=MULTIPLIERS, usd_per_hour=EXAMPLE_USD_PER_HOUR)
 ROWS = (  # (phase, metric, label)
     ("encode", "weight_mb", "weights loaded (MB)"),
     ("train", "fidelity_identity", "fidelity of doing nothing"),
@@ -96,14 +89,16 @@ def main() -> None:
         ap.exit(2, f"error: {exc}\n")
     stamp = time.strftime("%H%M%S")
     summaries, seconds = [], []
-    for precision in precisions:
+    for precision in precisions:  # every other value: smollm2-135m's recipe (config.RECIPES)
         start = time.perf_counter()
-        summaries.append(run_campaign(precision=precision, campaign=f"demo-{precision}-{stamp}",
-                                      tracking_uri=args.tracking_uri, **SETTINGS))
+        summaries.append(experiments.run(
+            EXPERIMENT, model=smollm2.NAME, precision=precision,
+            campaign=f"demo-{precision}-{stamp}", usd_per_hour=EXAMPLE_USD_PER_HOUR,
+            tracking_uri=args.tracking_uri))
         seconds.append(time.perf_counter() - start)
     labels = [s["campaign"] for s in summaries]
-    experiments.log_charts(labels, args.tracking_uri)
-    exp_id = store_uri.client(args.tracking_uri).get_experiment_by_name(EXPERIMENT).experiment_id
+    client = store_uri.client(args.tracking_uri)
+    exp_id = client.get_experiment_by_name(EXPERIMENT.name).experiment_id
     console = Console()
     console.print(comparison(summaries, seconds))
     console.print(

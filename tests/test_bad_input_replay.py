@@ -24,11 +24,12 @@ BAD_STORES = ["garbage://x", "mysql://u@localhost/db", "file:///tmp/mlruns", "sq
               "sqlite:///no/such/folder/m.db", "sqlite:///missing.db", "sqlite:///notes.txt",
               "sqlite:///.", DEAD_PG, DEAD_HTTP]
 UNANSWERED = (DEAD_PG, DEAD_HTTP)   # exit 1: the store is not the user's typo
+QMECH = ["run", "cogit-qmech"]  # the reference experiment, the only one installed
 READERS = [["runs", "list"], ["runs", "reap"], ["report"], ["compare", "run-001", "run-002"],
            ["project", "run-001", "--to", "h100-sxm"], ["decision", "list"],
            ["decision", "show", "1"], ["decision", "verify", "1"], ["decision", "export"],
            ["decision", "link", "1", "run-001"], ["decision", "status", "1", "accepted"],
-           ["run", "--resume", "run-001"], ["advise", "run-001"], ["runs", "watch"],
+           QMECH + ["--resume", "run-001"], ["advise", "run-001"], ["runs", "watch"],
            ["report", "--accuracy"]]
 WRITERS = [["decision", "new", "--no-input", "--title", "T"], ["decision", "import", "log.md"]]
 
@@ -55,14 +56,22 @@ LINES: list[tuple[list[str], int]] = [
     (["runs", "reap", "--stale-after", "-1"], 2), (["runs", "reap", "--stale-after", "0"], 2),
     (["runs", "reap", "--stale-after", "soon"], 2), (["runs"], 2), (["runs", "lst"], 2),
     # run
-    (["run", "--phases", "1-999999999999"], 2), (["run", "--phases", "0"], 2),
-    (["run", "--phases", "4-2"], 2), (["run", "--phases", "x"], 2), (["run", "--blend", "2"], 2),
-    (["run", "--precision", "fp8"], 2), (["run", "--usd-per-hour", "-3"], 2),
-    (["run", "--usd-per-hour", "nan"], 2), (["run", "--budget-usd", "0"], 2),
-    (["run", "--budget-usd", "inf"], 2), (["run", "--resume", "no-such-campaign"], 2),
-    (["run", "--model", "/no/such/model/dir"], 2), (["run", "--experiment", "nope"], 2),
-    (["run", "--campaign", " "], 2), (["run", "--quantum-dim", "zero"], 2),
-    (["run", "--resume", "run-001", "--campaign", "other"], 2),
+    (QMECH + ["--phases", "1-999999999999"], 2), (QMECH + ["--phases", "0"], 2),
+    (QMECH + ["--phases", "4-2"], 2), (QMECH + ["--phases", "x"], 2),
+    (QMECH + ["--blend", "2"], 2), (QMECH + ["--blend", "0.5", "--blend", "-1"], 2),
+    (QMECH + ["--blend", "0.5,1.0"], 2), (QMECH + ["--multipliers", "0.5,x"], 2),
+    (QMECH + ["--precision", "fp8"], 2), (QMECH + ["--usd-per-hour", "-3"], 2),
+    (QMECH + ["--usd-per-hour", "nan"], 2), (QMECH + ["--budget-usd", "0"], 2),
+    (QMECH + ["--budget-usd", "inf"], 2), (QMECH + ["--resume", "no-such-campaign"], 2),
+    (QMECH + ["--model", "/no/such/model/dir"], 2), (["run", "nope"], 2),
+    (QMECH + ["--campaign", " "], 2), (QMECH + ["--quantum-dim", "zero"], 2),
+    (QMECH + ["--resume", "run-001", "--campaign", "other"], 2),
+    (QMECH + ["--epochs", "0"], 2), (QMECH + ["--operator-rank", "-1"], 2),
+    (QMECH + ["--lr", "nan"], 2), (QMECH + ["--target-fidelity", "0"], 2),
+    (QMECH + ["--encode-prompts", "many"], 2), (QMECH + ["--bogus"], 2),
+    # the spelling from before experiments were commands: routed to the only one installed
+    (["run", "--blend", "0.5,1.0"], 2), (["run", "--phases", "9"], 2),
+    (["run", "--experiment", "nope"], 2), (["run", "--experiment", "cogit-qmech", "--lr", "0"], 2),
     # plan
     (["plan", "--params", "1e308B", "--quantum-dim", "8"], 2),
     (["plan", "--params", "1e400", "--quantum-dim", "8"], 2),
@@ -159,7 +168,8 @@ LINES: list[tuple[list[str], int]] = [
     (["decision", "new", "--no-input", "--tracking-uri", "sqlite:///fresh.db"], 2),
     (["decision", "import", "huge.md", "--tracking-uri", "sqlite:///fresh.db"], 2),
     (["decision", "import", "notes.txt", "--tracking-uri", "sqlite:///fresh.db"], 2),
-    (["run", "--phases", "9", "--tracking-uri", "sqlite:///fresh.db"], 2),
+    (["run", "cogit-qmech", "--phases", "9", "--tracking-uri", "sqlite:///fresh.db"], 2),
+    (["run", "cogit-qmech", "--blend", "1,2", "--tracking-uri", "sqlite:///fresh.db"], 2),
     (["sync", "--from", "sqlite:///mlflow.db", "--to", "sqlite:///fresh.db", "--experiment", "nope"], 2),
     # the group itself
     (["reprot"], 2), (["--tracking-uri", "x"], 2),

@@ -30,6 +30,10 @@ def cli(*args: str, cwd) -> subprocess.CompletedProcess:
     (["report", "--format", "pdf"], "'pdf'"),                 # bad choice
     (["project", "run-001"], "--to"),                         # missing option
     (["server", "--port", "70000"], "70000"),                 # out of range
+    (["run", "cogit-qmech", "--epochs", "0"], "--epochs"),    # an experiment's, out of range
+    (["run", "cogit-qmech", "--precision", "fp8"], "'fp8'"),  # an experiment's, bad choice
+    (["run", "cogit-qmech", "--blend", "0.5,1.0"], "give --blend 0.5 --blend 1.0"),  # old list
+    (["run", "--blend", "0.5,1.0"], "give --blend 0.5 --blend 1.0"),  # old, no name: routed
 ])
 def test_usage_errors_are_one_line_exit_2(args, named, tmp_path):
     result = cli(*args, cwd=tmp_path)

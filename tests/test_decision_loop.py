@@ -26,6 +26,8 @@ from cogit_tracker import schema
 from cogit_tracker.cli import cli
 from cogit_tracker.decisions.verify import parse_criterion
 from conftest import REPO
+from cogit_tracker.runtime import experiments
+from pipelines import EXPERIMENT
 from support.qmech_worker import SMALL
 from support.cli_checks import invoke_json as invoke
 
@@ -60,12 +62,10 @@ def hold_campaign(store: str, label: str, model: Path, gate: Path) -> subprocess
 
 
 def test_advise_decide_validate_and_the_track_record(tiny_model, store, tmp_path):
-    from pipelines.experiment import run_campaign
-
     model = str(tiny_model)
     # an earlier campaign in the same configuration: the phases not yet started take its time
-    run_campaign(model=model, precision="fp32", campaign="c0", tracking_uri=store,
-                 usd_per_hour=3.6, **SMALL)
+    experiments.run(EXPERIMENT, model=model, precision="fp32", campaign="c0",
+                    tracking_uri=store, usd_per_hour=3.6, **SMALL)
     gate = tmp_path / "gate"
     proc = hold_campaign(store, "c1", tiny_model, gate)
     try:
@@ -78,8 +78,8 @@ def test_advise_decide_validate_and_the_track_record(tiny_model, store, tmp_path
     check_advice(advice)
     number = check_draft(drafted, store)
 
-    run_campaign(model=model, precision="int8", campaign="c2", tracking_uri=store,
-                 usd_per_hour=3.6, **SMALL)
+    experiments.run(EXPERIMENT, model=model, precision="int8", campaign="c2",
+                    tracking_uri=store, usd_per_hour=3.6, **SMALL)
     res = CliRunner().invoke(cli, ["decision", "link", str(number), "c2", "--role",
                                    "validation"])
     assert res.exit_code == 0, res.output

@@ -18,11 +18,11 @@ from mlflow.tracking import MlflowClient
 
 from cogit_tracker import schema
 from cogit_tracker.errors import BadInput
-from pipelines import cache, intervene
-from pipelines.experiment import run_campaign
+from cogit_tracker.runtime import experiments
+from pipelines import EXPERIMENT, cache, intervene
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = dict(encode_prompts=12, eval_prompts=2, epochs=6, checkpoint_every=3, blend="0.5,1.0",
+SMALL = dict(encode_prompts=12, eval_prompts=2, epochs=6, checkpoint_every=3, blend=(0.5, 1.0),
              max_new_tokens=4)
 
 
@@ -38,8 +38,8 @@ def campaign_run(tiny_model, tmp_path_factory):
     """One full campaign, shared by the tests that only read it."""
     folder = tmp_path_factory.mktemp("store")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    summary = run_campaign(model=str(tiny_model), precision="fp32", campaign="t-fp32",
-                           tracking_uri=uri, **SMALL)
+    summary = experiments.run(EXPERIMENT, model=str(tiny_model), precision="fp32",
+                              campaign="t-fp32", tracking_uri=uri, **SMALL)
     return uri, summary
 
 
@@ -127,8 +127,8 @@ def test_reverse_measures_round_trip_and_unitarity(campaign_run):
 
 
 def test_int8_campaign_records_int8_weights(tiny_model, store):
-    summary = run_campaign(model=str(tiny_model), precision="int8", campaign="t-int8",
-                           phases="1", tracking_uri=store, **SMALL)
+    summary = experiments.run(EXPERIMENT, model=str(tiny_model), precision="int8",
+                              campaign="t-int8", phases="1", tracking_uri=store, **SMALL)
     enc = _runs(store, "t-int8")["encode"].data
     assert enc.tags[schema.DTYPE_LOADED] == "int8"
     assert enc.params["int8_path"] == "torch-dynamic"
@@ -137,9 +137,10 @@ def test_int8_campaign_records_int8_weights(tiny_model, store):
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(layer=7), "--layer 7"),
-    (dict(blend="0.5,1.5"), "--blend"),
+    (dict(blend=(0.5, 1.5)), "--blend '0.5 1.5'"),
+    (dict(blend="0.5,1.0"), "give --blend 0.5 --blend 1.0"),
     (dict(quantum_dim=8), "--quantum-dim 8"),
-    (dict(multipliers="0,2"), "--multipliers"),
+    (dict(multipliers=(0, 2)), "--multipliers"),
     (dict(operator_rank=5000), "--operator-rank 5000"),
     (dict(lr=float("nan")), "--lr nan"),
     (dict(precision="int4"), "int4"),
@@ -147,10 +148,13 @@ def test_int8_campaign_records_int8_weights(tiny_model, store):
     (dict(phases="3-4"), "encode, train must run"),
     (dict(phases="5"), "--phases"),
     (dict(resume="never-ran"), "never-ran"),
+    (dict(campaign="a", resume="b"), "disagree"),
+    (dict(usd_per_hour=-1), "-1"),
 ])
 def test_bad_values_leave_no_run(tiny_model, store, kwargs, match):
     with pytest.raises(BadInput, match=match):
-        run_campaign(model=str(tiny_model), tracking_uri=store, **{**SMALL, **kwargs})
+        experiments.run(EXPERIMENT, model=str(tiny_model), tracking_uri=store,
+                        **{**SMALL, **kwargs})
     db = Path(store[len("sqlite:///"):])
     if db.exists():  # opening a missing store would create it: only look when it is there
         exp = MlflowClient(store).get_experiment_by_name("cogit-qmech")
@@ -161,18 +165,17 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_model, tmp_path):
     """`cogit-log run` through the real CLI entry (python -m), so the exit code and the
     single error line are what a user sees. Needs the package installed with this branch's
     setup.cfg, which registers the experiment under the cogit_tracker.pipelines group."""
-    from cogit_tracker.runtime import experiments
-
     if "cogit-qmech" not in experiments.available():
         pytest.skip("cogit-qmech entry point not installed (reinstall the package)")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "cogit_tracker.cli", "run", "--model",
-                           str(tiny_model), "--blend", "2"], capture_output=True, text=True,
-                          env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "cogit_tracker.cli", "run", "cogit-qmech",
+                           "--model", str(tiny_model), "--blend", "0.5", "--blend", "2"],
+                          capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and "--blend '2'" in lines[0], proc.stderr
+    assert len(lines) == 1 and "--blend '0.5 2.0'" in lines[0], proc.stderr
+    assert not (tmp_path / "m.db").exists()
 
 
 @pytest.fixture
@@ -208,15 +211,17 @@ def test_resume_continues_the_interrupted_training_run(tiny_model, store, ctrl_c
     watcher = threading.Thread(target=interrupt_after_first_checkpoint, daemon=True)
     watcher.start()
     with pytest.raises(KeyboardInterrupt):
-        run_campaign(model=str(tiny_model), campaign="t-resume", phases="1-2",
-                     tracking_uri=store, **long)
+        experiments.run(EXPERIMENT, model=str(tiny_model), campaign="t-resume", phases="1-2",
+                        tracking_uri=store, **long)
     stop.set()
     first = _runs(store, "t-resume")["train"]
     assert first.info.status != "FINISHED"
 
     with pytest.raises(BadInput, match="ran with 'fp32'"):
-        run_campaign(resume="t-resume", precision="int8", tracking_uri=store, **long)
-    summary = run_campaign(resume="t-resume", tracking_uri=store, **long)  # model: the campaign's
+        experiments.run(EXPERIMENT, resume="t-resume", precision="int8", tracking_uri=store,
+                        **long)
+    # model: the campaign's
+    summary = experiments.run(EXPERIMENT, resume="t-resume", tracking_uri=store, **long)
     runs = _runs(store, "t-resume")
     assert runs["train"].info.run_id == first.info.run_id  # the same run, not a new one
     assert runs["train"].info.status == "FINISHED"
@@ -250,8 +255,8 @@ def test_campaign_against_the_server_reports_the_same_over_rest_and_sql(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COGIT_SPOOL_DIR", str(tmp_path / "spool"))
     label = f"server-{os.getpid()}"
-    run_campaign(model=str(tiny_model), precision="fp32", campaign=label,
-                 tracking_uri=mlflow_server.url, **SMALL)
+    experiments.run(EXPERIMENT, model=str(tiny_model), precision="fp32", campaign=label,
+                    tracking_uri=mlflow_server.url, **SMALL)
     over_rest = make_report(mlflow_server.url, campaigns=[label])
     over_sql = make_report(mlflow_server.spec.backend_uri, campaigns=[label])
     assert render(over_rest, "json") == render(over_sql, "json")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.experiment import run_campaign
+from cogit_tracker.runtime import experiments
+from pipelines import EXPERIMENT
 
 
 @pytest.mark.slow
 def test_operator_moves_sentiment_by_at_least_0_8_both_ways(store):
-    summary = run_campaign(model="tiny", precision="fp32", campaign="goal", blend="1.0",
-                           tracking_uri=store)
+    summary = experiments.run(EXPERIMENT, model="tiny", precision="fp32", campaign="goal",
+                              blend=(1.0,), tracking_uri=store)
     shifts = summary["phases"]["intervene"]
     assert shifts["sentiment_shift_pos_to_neg"] <= -0.8, shifts
     assert shifts["sentiment_shift_neg_to_pos"] >= 0.8, shifts

@@ -64,7 +64,7 @@ def test_bad_prompts_file_is_one_line_exit_2_and_writes_nothing(tmp_path, name, 
     db = tmp_path / "mlflow.db"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{db}",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "cogit_tracker.cli", "run", "--prompts",
+    proc = subprocess.run([sys.executable, "-m", "cogit_tracker.cli", "run", "cogit-qmech", "--prompts",
                            str(bad), "--phases", "1-3"], capture_output=True, text=True,
                           env=env, timeout=120, cwd=tmp_path)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -76,14 +76,15 @@ def test_bad_prompts_file_is_one_line_exit_2_and_writes_nothing(tmp_path, name, 
 @pytest.mark.slow
 def test_campaign_steers_the_users_prompts_both_ways_and_records_them(tiny_model, store,
                                                                       tmp_path):
-    from pipelines.experiment import run_campaign
+    from cogit_tracker.runtime import experiments
+    from pipelines import EXPERIMENT
 
     file = tmp_path / "mine.json"
     file.write_text(json.dumps(["today the movie was", {"text": "we think this game is",
                                                         "polarity": "negative"}]))
-    summary = run_campaign(model=str(tiny_model), campaign="mine", prompts=str(file),
-                           tracking_uri=store, encode_prompts=12, epochs=4, blend="1.0",
-                           multipliers="2", max_new_tokens=4)
+    summary = experiments.run(EXPERIMENT, model=str(tiny_model), campaign="mine",
+                              prompts=str(file), tracking_uri=store, encode_prompts=12, epochs=4,
+                              blend=(1.0,), multipliers=(2.0,), max_new_tokens=4)
     client = MlflowClient(store)
     run = client.get_run(next(r for r in client.search_runs(
         [client.get_experiment_by_name("cogit-qmech").experiment_id])

@@ -1,93 +1,123 @@
-"""`cogit-log run`: one tracked campaign of a registered experiment, with the options that
-experiment declares (`runtime/experiments.py`) beside cogit's own."""
+"""`cogit-log run NAME`: one tracked campaign of a registered experiment. Each experiment is a
+click command of its own, made from the parameters it declares (`runtime/experiments.py`)
+beside cogit's options, which open the campaign; it is loaded only when named or listed."""
 from __future__ import annotations
 
 import inspect
 
 import click
 
-from ..errors import BadInput
 from ..runtime import experiments
 from ..table import Column, Table
-from .group import cli, json_option, tracking_option
+from .group import CogitGroup, cli, json_option, tracking_option
 from .render import emit, emit_json
 
 RUN_HELP = inspect.cleandoc("""Run an experiment's phases as one tracked campaign.
 
-    The options after --json are the experiment's own: it declares them where it registers
-    (the cogit_tracker.pipelines entry points). --experiment picks one; by default, the only
-    one installed.
+    EXPERIMENT is one registered under the cogit_tracker.pipelines entry points;
+    `cogit-log run EXPERIMENT --help` shows its own options beside cogit's, which open the
+    campaign. With one experiment installed its name may be left out.
 
     \b
     Example:
-        cogit-log run --campaign demo-fp32 --precision fp32
-        cogit-log run --model tiny --precision int8 --phases 1-4 --blend 0.5,1.0
-        cogit-log run --resume demo-fp32
+        cogit-log run cogit-qmech --model smollm2-135m
+        cogit-log run cogit-qmech --campaign demo-int8 --precision int8 --blend 0.5 --blend 1.0
+        cogit-log run cogit-qmech --resume demo-int8
     """)
 
 
-class ExperimentCommand(click.Command):
-    """A command whose options depend on the experiment named by `--experiment`: it finds
-    the experiment before parsing, so `--help` and the parser both see its parameters."""
+class ExperimentGroup(CogitGroup):
+    """The registered experiments as subcommands, found by entry point and loaded lazily.
+    The spelling from before they were subcommands (`run --blend 1.0`, `run --experiment
+    NAME ...`) still runs: it is routed to the named experiment, or to the only one."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.own_params = list(self.params)
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(experiments.available())
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command:
+        return command(experiments.load(name))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        name = _named_experiment(args)
-        try:
-            experiment = experiments.load(name)
-        except BadInput:
-            if name is not None or not set(args) & set(ctx.help_option_names):
-                raise
-            experiment = None  # `run --help` with several installed: cogit's options only
-        ctx.meta["experiment"] = experiment
-        declared = experiment.params if experiment else ()
-        self.params = self.own_params + [_option(p) for p in declared]
-        if experiment is not None and experiment.help:
-            self.help = RUN_HELP.replace("\b\nExample:", f"{experiment.name}: "
-                                         f"{experiment.help}\n\n\b\nExample:")
+        if not args or args[0].startswith("-") and args[0] not in ctx.help_option_names:
+            args = _routed(args)
         return super().parse_args(ctx, args)
 
 
-def _named_experiment(args: list[str]) -> str | None:
-    """The value of `--experiment NAME` or `--experiment=NAME`, read ahead of the parser."""
-    for i, arg in enumerate(args):
-        if arg == "--experiment" and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith("--experiment="):
-            return arg.split("=", 1)[1]
-    return None
+def _routed(args: list[str]) -> list[str]:
+    """`--experiment NAME REST` as `NAME REST`; options with no name go to the only one."""
+    if args and args[0] == "--experiment" and len(args) > 1:
+        return [args[1], *args[2:]]
+    if args and args[0].startswith("--experiment="):
+        return [args[0].split("=", 1)[1], *args[1:]]
+    return [experiments.default_name(), *args]
+
+
+class OnePerFlag(click.ParamType):
+    """A number of a multiple option; a comma list, the old spelling, is refused with what
+    replaced it (`give --blend 0.5 --blend 1.0`)."""
+
+    def __init__(self, inner: click.ParamType) -> None:
+        self.inner, self.name = inner, inner.name
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and "," in value:
+            self.fail(experiments.one_per_flag(param.opts[0], value), param, ctx)
+        return self.inner.convert(value, param, ctx)
 
 
 def _option(param: experiments.Param) -> click.Option:
-    kind = {str: click.STRING, int: click.INT, float: click.FLOAT}.get(param.type)
+    kind = None if param.type is bool else click.types.convert_type(param.type)
+    if param.multiple and isinstance(kind, (click.types.IntParamType, click.types.FloatParamType)):
+        kind = OnePerFlag(kind)
     return click.Option([param.flag, param.name], type=kind, default=param.default,
-                        is_flag=param.type is bool, help=param.help,
-                        show_default=param.default is not None)
+                        multiple=param.multiple, is_flag=param.type is bool, help=param.help,
+                        show_default=param.shown or param.default is not None)
 
 
-@cli.command("run", cls=ExperimentCommand, help=RUN_HELP)
-@click.option("--experiment", default=None, metavar="NAME",
-              help="Experiment registered under the cogit_tracker.pipelines entry points.")
-@click.option("--campaign", default=None, help="Campaign label (default: the experiment's).")
-@click.option("--usd-per-hour", default=None, help="Hourly rate of the machine.")
-@click.option("--budget-usd", default=None, help="Stop the campaign when it has cost this much.")
-@click.option("--resume", default=None, metavar="LABEL",
-              help="Continue this campaign: skip finished phases, reopen an unfinished one.")
-@click.option("--wait", is_flag=True,
-              help="With --resume: wait while another process holds the campaign, instead "
-                   "of stopping with an error.")
-@tracking_option
-@json_option
-@click.pass_context
-def run_cmd(ctx, experiment, as_json, **options) -> None:
-    summary = experiments.run(ctx.meta["experiment"], **options)
-    if as_json:
-        emit_json(summary)
-    else:
-        emit(summary_table(summary))
+def cogit_options(fn):
+    """cogit's own options (`experiments.Options`), on every experiment's command."""
+    for decorate in reversed((
+            click.option("--campaign", default=None, metavar="LABEL",
+                         help="Campaign label.", show_default="model-precision-time"),
+            click.option("--usd-per-hour", default=None, help="Hourly rate of the machine."),
+            click.option("--budget-usd", default=None,
+                         help="Stop the campaign when it has cost this much."),
+            click.option("--resume", default=None, metavar="LABEL",
+                         help="Continue this campaign: skip finished phases, reopen an "
+                              "unfinished one."),
+            click.option("--wait", is_flag=True,
+                         help="With --resume: wait while another process holds the campaign, "
+                              "instead of stopping with an error."),
+            tracking_option, json_option)):
+        fn = decorate(fn)
+    return fn
+
+
+def command(experiment: experiments.Experiment) -> click.Command:
+    """The experiment as `cogit-log run NAME`: its own options, then cogit's."""
+
+    @cogit_options
+    def run_one(as_json: bool, **values) -> None:
+        summary = experiments.run(experiment, **values)
+        if as_json:
+            emit_json(summary)
+        else:
+            emit(summary_table(summary))
+
+    lines = (*experiment.examples, f"cogit-log run {experiment.name} --campaign c1 "
+             "--usd-per-hour 0.89 --budget-usd 2", f"cogit-log run {experiment.name} --resume c1")
+    help_ = (f"{experiment.help}\n\n" if experiment.help else "") + \
+        "The options from --campaign on are cogit's: they open the campaign.\n\n\b\nExample:\n" + \
+        "\n".join(f"    {line}" for line in lines)
+    cmd = click.command(experiment.name, help=help_, short_help=experiment.help or None)(run_one)
+    cmd.params[:0] = [_option(p) for p in experiment.params]
+    return cmd
+
+
+@cli.group("run", cls=ExperimentGroup, help=RUN_HELP, short_help="Run an experiment's phases "
+           "as one tracked campaign.")
+def run_group() -> None:
+    pass
 
 
 def summary_table(summary: dict) -> Table:

@@ -13,10 +13,10 @@ import argparse
 import time
 from pathlib import Path
 
-from cogit_tracker.runtime import tracking
-from pipelines.experiment import run_campaign
+from cogit_tracker.runtime import experiments, tracking
+from pipelines import EXPERIMENT
 
-SMALL = dict(encode_prompts=12, eval_prompts=2, epochs=6, checkpoint_every=3, blend="0.5,1.0",
+SMALL = dict(encode_prompts=12, eval_prompts=2, epochs=6, checkpoint_every=3, blend=(0.5, 1.0),
              max_new_tokens=4)
 
 
@@ -40,8 +40,8 @@ def main() -> None:
     ap.add_argument("--hold", default="intervene")
     args = ap.parse_args()
     hold_at_half(args.hold, Path(args.gate))
-    run_campaign(model=args.model, precision=args.precision, campaign=args.label,
-                 tracking_uri=args.store, usd_per_hour=3.6, **SMALL)
+    experiments.run(EXPERIMENT, model=args.model, precision=args.precision, campaign=args.label,
+                    tracking_uri=args.store, usd_per_hour=3.6, **SMALL)
 
 
 if __name__ == "__main__":
