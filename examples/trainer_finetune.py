@@ -66,6 +66,7 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(args.model)
 
     with ct.campaign(args.campaign, model=args.model, precision="fp32", phases=["train"],
+                     headline={"train_loss": "min"},   # what report and compare put first
                      usd_per_hour=args.usd_per_hour, budget_usd=args.budget_usd) as camp:
         with camp.phase("train") as ph, tempfile.TemporaryDirectory() as out:
             training = TrainingArguments(

@@ -74,6 +74,8 @@ def check_plain(uri: str, scratch: Path) -> None:
                 "after_refusal", schema.DURATION_S):
         assert key in phase.data.metrics, key
     assert phase.data.params["lr"] == "0.01" and phase.data.tags["stage"] == "warmup"
+    # no headline declared: what the phase logged rolls up onto the campaign, as with ph.log_*
+    assert camp.data.metrics["train/accuracy"] == 0.5 and camp.data.metrics["eval_loss"] == 0.7
     scratch.mkdir()
     folder = Path(client.download_artifacts(phase.info.run_id, "", str(scratch)))
     assert (folder / "checkpoints" / "checkpoint.txt").read_text() == "epoch 1"
@@ -153,6 +155,8 @@ def check_trainer(runs: dict, uri: str, label: str):
         assert key in phase.data.metrics, key
     assert phase.data.params["max_steps"] == "12"             # the Trainer's own params
     assert phase.info.status == camp.info.status == "FINISHED"
+    # the example declares its headline: the Trainer's final loss rolls up, its curves do not
+    assert "train/train_loss" in camp.data.metrics and "train/grad_norm" not in camp.data.metrics
     return phase
 
 

@@ -12,7 +12,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .. import schema
 from ..machine import cost
@@ -93,11 +93,14 @@ class Run:
         self._writer.submit({"op": "table", "uid": self.uid, "file": artifact_file,
                              "data": columns})
 
-    def _tracked(self, experiment: str, name: str | None) -> fluent_store.Tracked:
+    def _tracked(self, experiment: str, name: str | None,
+                 keep: Callable[[dict[str, float]], None] | None = None) -> fluent_store.Tracked:
         """This run as MLflow's fluent API reaches it (`store/fluent_store.py`): its calls land
-        here through the same writer, and its params are checked against this run's."""
+        here through the same writer, its params are checked against this run's, and its
+        metrics pass through `keep` as `log_metrics` would pass them."""
         return fluent_store.tracked(self.uid) or fluent_store.track(fluent_store.Tracked(
-            self.uid, self._writer, experiment, owned=True, name=name, params=self._params))
+            self.uid, self._writer, experiment, owned=True, name=name, params=self._params,
+            keep=keep))
 
     def flush(self, timeout: float = 30.0) -> bool:
         return self._writer.flush(timeout)

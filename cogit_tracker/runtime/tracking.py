@@ -33,6 +33,7 @@ from ..machine.config import load_config
 from ..machine.environment import environment
 from ..machine.host_speed import host_speed
 from ..redaction import redact
+from ..reports.headline import Headline, Spec, declare, from_tag
 from ..store import query, values
 from ..store import uri as store_uri
 from ..store.ops import Op, now_ms
@@ -91,12 +92,19 @@ class Phase(Run):
     _active: Any = field(default=None, repr=False)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        """Queue metric points (returns at once), keeping the last value of each headline
-        result (`schema.HEADLINE_METRICS`) for the campaign run."""
+        """Queue metric points (returns at once), keeping the last value of each of the
+        campaign's headline metrics for its run."""
         super().log_metrics(metrics, step)
-        for key in schema.HEADLINE_METRICS:
-            if key in metrics:
-                self._headline[key] = float(metrics[key])
+        self.keep_headline(metrics)
+
+    def keep_headline(self, metrics: Mapping[str, Any]) -> None:
+        """Keep the last value of each metric the campaign rolls up (`Headline.rolls_up`:
+        its declared headline, else every metric but cogit's own), for `_ending`."""
+        heads = self.campaign.headline if self.campaign is not None else Headline()
+        for key, value in metrics.items():
+            number = values.number(value)
+            if number is not None and heads.rolls_up(str(key)):
+                self._headline[str(key)] = number
 
     def _ending(self, figures: Mapping[str, float]) -> None:
         """Stop MLflow's system metrics (their last sample), then this phase's time, cost
@@ -115,7 +123,8 @@ class Phase(Run):
         if self.campaign.stopper is not None:
             self.campaign.stopper.enter()
         with quiet(f"making phase {self.name!r} MLflow's active run"):
-            run = self._tracked(self.campaign.experiment, f"{self.name} · {self.campaign.label}")
+            run = self._tracked(self.campaign.experiment, f"{self.name} · {self.campaign.label}",
+                                keep=self.keep_headline)
             self._active = active.activate(run, self.tracking_uri)
         return self
 
@@ -166,6 +175,7 @@ class Campaign(Run):
     budget: cost.BudgetGuard | None = None
     on_budget: str | None = None
     resumed: bool = False
+    headline: Headline = field(default_factory=Headline)
     stopper: Stopper | None = field(default=None, init=False)
     lease: leases.Lease | None = field(default=None, init=False)
     _phases: int = 0
@@ -281,14 +291,17 @@ class _Setup:
     gpu_count: int
     gpu_less: bool
     params: dict[str, Any] = field(default_factory=dict)
+    headline: Headline = field(default_factory=Headline)
 
 
 def _setup(label: str, experiment: str | None = None, model: str | None = None,
            precision: str = "fp32", provider: str | None = None,
            usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
            tracking_uri: str | None = None, tags: Mapping[str, Any] | None = None,
-           on_budget: str | None = None, wait: bool = False) -> _Setup:
+           on_budget: str | None = None, wait: bool = False,
+           headline: Spec = None) -> _Setup:
     check_label(label)
+    heads = declare(headline)
     precision = schema.check_precision(precision)
     uri = store_uri.tracking_uri(tracking_uri)
     profile = hardware.probe()
@@ -298,7 +311,7 @@ def _setup(label: str, experiment: str | None = None, model: str | None = None,
     return _Setup(label, experiment, uri, model, precision,
                   provider or load_config().provider, rate, guard, command or None,
                   values.tags(tags or {}), wait, max(profile.gpu_count, 1),
-                  profile.gpu_count == 0)
+                  profile.gpu_count == 0, headline=heads)
 
 
 def campaign(label: str, experiment: str | None = None, model: str | None = None,
@@ -307,7 +320,7 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
              tracking_uri: str | None = None, resume: bool = False,
              tags: Mapping[str, Any] | None = None, on_budget: str | None = None,
              wait: bool = False, phases: Sequence[str] | None = None,
-             params: Mapping[str, Any] | None = None) -> Campaign:
+             params: Mapping[str, Any] | None = None, headline: Spec = None) -> Campaign:
     """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
     exists. `resume=True` reopens the campaign with this label (in `experiment`, or in any
     experiment when none is named) instead of making a new one; it needs the store, and
@@ -319,11 +332,17 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
     `params` are the experiment's own settings (layer, quantum_dim...): a new campaign run
     logs them beside its model, precision and GPU (`schema.CAMPAIGN_PARAMS`), so `mlflow ui`
     compares campaigns by them. A resumed one keeps those it was created with (MLflow refuses
-    to change a param's value)."""
+    to change a param's value).
+
+    `headline` names the experiment's headline metrics and which value is better: a mapping
+    name -> "max" | "min", or a sequence of names ("max") or of (name, direction) pairs.
+    Stored on the campaign run (`schema.HEADLINE`), it decides what its roll-ups, `report`,
+    `compare`, the charts and `/cogit/` show; with none, they show every metric its phases
+    log. A resumed campaign keeps the declaration it was created with."""
     if phases:
         tags = {**(tags or {}), schema.PHASES_PLANNED: ",".join(phases)}
     setup = _setup(label, experiment, model, precision, provider, usd_per_hour, budget_usd,
-                   tracking_uri, tags, on_budget, wait)
+                   tracking_uri, tags, on_budget, wait, headline)
     setup.params = dict(params or {})
     return _resume(setup) if resume else _new(setup)
 
@@ -332,9 +351,11 @@ def _new(s: _Setup, join: str | None = None) -> Campaign:
     experiment = experiment_name(s.experiment)
     camp = Campaign(str(uuid.uuid4()), s.uri, label=s.label, experiment=experiment,
                     model=s.model, precision=s.precision, provider=s.provider, rate=s.rate,
-                    budget=s.guard, on_budget=s.on_budget)
+                    budget=s.guard, on_budget=s.on_budget, headline=s.headline)
     tags_ = _base_tags("campaign", s.label, s.model, s.precision, s.rate, camp.uid, s.provider)
     tags_[schema.RUN_NAME] = s.label
+    if s.headline.declared:
+        tags_[schema.HEADLINE] = s.headline.tag()
     if s.gpu_less:
         tags_.update(host_speed())
     tags_.update(s.tags)
@@ -392,7 +413,8 @@ def _reopened(s: _Setup, run, client, lease: leases.Lease) -> Campaign:
     camp = Campaign(tags[schema.UID], s.uri, label=s.label, experiment=experiment,
                     model=tags.get(schema.MODEL), precision=tags.get(schema.PRECISION, "fp32"),
                     provider=tags.get(schema.PROVIDER), rate=s.rate, budget=s.guard,
-                    on_budget=s.on_budget, resumed=True)
+                    on_budget=s.on_budget, resumed=True,
+                    headline=from_tag(tags.get(schema.HEADLINE)) or Headline())
     camp.lease = lease
     camp._params.update(run.data.params)
     for ph in reversed(query.children(client, run)):  # newest last, so it wins

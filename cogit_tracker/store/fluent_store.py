@@ -30,7 +30,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 from .. import schema
 from ..redaction import redact
@@ -60,6 +60,7 @@ class Tracked:
     start: int = field(default_factory=now_ms)
     params: dict[str, str] = field(default_factory=dict)
     experiment_id: str = "0"
+    keep: Callable[[dict[str, float]], None] | None = None  # a phase's headline roll-up
 
     @property
     def run_id(self) -> str:
@@ -238,6 +239,8 @@ class FluentStore:
             points, step = values.metrics({metric.key: metric.value}, metric.step)
             if points:
                 run.writer.metrics(run.uid, points, step, metric.timestamp or None)
+                if run.keep is not None:
+                    run.keep(points)
         items = values.params({p.key: p.value for p in params or []}, run.params)
         if items:
             run.writer.submit({"op": "params", "uid": run.uid, "params": items})
