@@ -80,10 +80,10 @@ def _demo_operators(source: str) -> tuple[int, int]:
     for the demo's settings, one operator per steering direction."""
     from transformers import AutoConfig
 
-    from pipelines import config, demo, intervene
+    from pipelines import config, intervene, smollm2
 
     hf = AutoConfig.from_pretrained(source)
-    cfg = config.Config(model=demo.SETTINGS["model"], layer=demo.SETTINGS["layer"])
+    cfg = config.Config(model=smollm2.NAME, layer=config.recipe(smollm2.NAME).layer)
     config.check_shape(cfg, hf.hidden_size, hf.num_hidden_layers)
     return cfg.quantum_dim, len(intervene.DIRECTIONS)
 

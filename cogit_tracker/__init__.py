@@ -23,6 +23,7 @@ _API = {
     "phase": "runtime.tracking", "find_run": "runtime.tracking",
     "download_artifacts": "runtime.tracking", "BudgetExceeded": "runtime.ending",
     "Experiment": "runtime.experiments", "Param": "runtime.experiments",
+    "Plan": "runtime.experiments", "Resumed": "runtime.experiments",
 }
 __all__ = list(_API)
 
