@@ -19,8 +19,9 @@ import shutil
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
-from .ops import Op
+Op = dict[str, Any]  # an op as in ops.py, which imports this module
 
 FOLDER = "artifacts"
 
