@@ -83,6 +83,13 @@ HEARTBEAT = "cogit.heartbeat"  # epoch milliseconds
 FAILURE = "cogit.failure"
 FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stale")
 FAILURE_MESSAGE = "cogit.failure.message"
+# a job of several ranks (runtime/ranks.py): one campaign and one run per phase for the job
+JOB = "cogit.job"                  # what the job's ranks share (torchrun's run id, SLURM's job)
+RANKS = "cogit.ranks"              # how many ranks the job has
+NODES_COUNT = "cogit.nodes"        # how many nodes
+NODE_PREFIX = "cogit.node."        # + host: that node's GPUs, e.g. "2 x NVIDIA H100 80GB HBM3"
+FAILURE_RANK = "cogit.failure.rank"
+FAILURE_NODE = "cogit.failure.node"
 # what `on_budget=` / COGIT_ON_BUDGET ran when the budget was spent (on the campaign run)
 BUDGET_COMMAND = "cogit.budget.command"
 BUDGET_COMMAND_STATUS = "cogit.budget.command.status"   # exit code, or why there is none
@@ -199,7 +206,11 @@ SYSTEM_METRICS_PREFIX = "system/"   # MLflow's own system metrics (its System me
 
 def is_cogit_metric(name: str) -> bool:
     """Whether a phase's metric is cogit's own (or MLflow's system metrics), not a result of
-    the experiment's."""
+    the experiment's); one rank's own figures in a job (`rank1/vram_peak_gb`) are cogit's
+    too."""
+    head, _, rest = name.partition("/")
+    if rest and head.startswith("rank") and head[4:].isdigit():
+        name = rest
     return name in COGIT_METRICS or name.startswith(SYSTEM_METRICS_PREFIX)
 
 

@@ -51,6 +51,7 @@ RETRY = Seconds("COGIT_RETRY_S", 5.0)            # how often a spooling writer t
 EXIT_FLUSH = Seconds("COGIT_EXIT_FLUSH_S", 30.0)  # how long exit waits for queued writes
 CONNECT_TIMEOUT = Seconds("COGIT_CONNECT_TIMEOUT_S", 10.0)  # one try to reach a store
 MEMORY_OPS = Count("COGIT_MEMORY_OPS", 500_000)   # kept in memory when the spool cannot be written
+JOIN_WAIT = Seconds("COGIT_JOIN_WAIT_S", 120.0)  # a rank waits this long for rank 0's run
 BUDGET_GRACE = Seconds("COGIT_BUDGET_GRACE_S", 30.0)  # to unwind a stopped phase, then exit
 #: a shell command run once when a campaign's budget is spent (as `on_budget=`)
 ON_BUDGET = "COGIT_ON_BUDGET"

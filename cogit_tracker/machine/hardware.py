@@ -69,6 +69,13 @@ class HardwareProfile:
         device; `gpu_count` gives the rest."""
         return min((g.vram_total_gb for g in self.gpus), default=0.0)
 
+    def summary(self) -> str:
+        """This host's GPUs in a few words (`2 x NVIDIA H100 80GB HBM3`), for a job's node."""
+        if not self.gpus:
+            return f"no GPU, {self.cpu_cores} CPU cores"
+        return " + ".join(f"{sum(g.name == n for g in self.gpus)} x {n}"
+                          for n in _distinct(g.name for g in self.gpus))
+
     def tags(self) -> dict[str, str]:
         """The DESIGN.md hardware tags, as MLflow tag strings."""
         return {

@@ -21,6 +21,7 @@ from ..machine import cost, hardware
 from ..redaction import redact
 from ..store.ops import now_ms
 from .progress import Progress
+from .ranks import Rank
 
 
 @dataclass
@@ -40,6 +41,13 @@ class Live:
     stop_note: str = ""   # what the budget stop says, e.g. "budget $2.00 spent ($2.03 so far)"
     on_spent: Callable[[str], None] | None = None  # the campaign's budget stop (`budget.py`)
     progress: Progress | None = None  # set by a phase's first `progress()` report
+    rank: Rank | None = None  # in a job of several ranks (`ranks.py`)
+    watch: Callable[[], str | None] | None = None  # a rank's look at the job's budget
+
+    @property
+    def charges(self) -> bool:
+        """Whether this run's figures are the job's: rank 0 counts the cost, once."""
+        return self.rank is None or self.rank.main
 
     @property
     def duration_s(self) -> float:
@@ -51,7 +59,18 @@ class Live:
 
     def figures(self, final: bool = False) -> dict[str, float]:
         """Cost, peaks and, once progress was reported, progress, ETA and projected cost.
-        `final`: the run is ending, so nothing is left to run in it (ETA 0)."""
+        `final`: the run is ending, so nothing is left to run in it (ETA 0). In a job of
+        several ranks, each rank also keeps its own peaks (`rank<N>/...`); only rank 0's
+        figures are the job's."""
+        own = {}
+        if self.rank is not None:
+            own = {self.rank.prefix + schema.VRAM_PEAK_GB: self.vram_peak / schema.GB,
+                   self.rank.prefix + schema.RAM_PEAK_GB: self.ram_peak / schema.GB}
+            if not self.charges:
+                return own
+        return {**self._job_figures(final), **own}
+
+    def _job_figures(self, final: bool) -> dict[str, float]:
         spent = self.cost_usd
         out = {schema.COST_USD: spent, schema.VRAM_PEAK_GB: self.vram_peak / schema.GB,
                schema.RAM_PEAK_GB: self.ram_peak / schema.GB}
@@ -66,7 +85,8 @@ class Live:
 
     def heartbeat(self) -> None:
         stamp = now_ms()
-        self.writer.submit({"op": "tags", "uid": self.uid, "tags": {schema.HEARTBEAT: stamp}})
+        tag = schema.HEARTBEAT if self.charges else self.rank.heartbeat_tag
+        self.writer.submit({"op": "tags", "uid": self.uid, "tags": {tag: stamp}})
         self.writer.submit({"op": "metrics", "uid": self.uid,
                             "metrics": [[k, v, stamp, 0] for k, v in self.figures().items()]})
 
@@ -139,7 +159,14 @@ class Monitor:
             self._check_budget(live)
 
     def _check_budget(self, live: Live) -> None:
-        if live.budget is None or live.over_budget:
+        if live.over_budget:
+            return
+        if live.watch is not None:
+            note = live.watch()
+            if note:
+                self._spent(live, note)
+            return
+        if live.budget is None:
             return
         verdict = live.budget.check(live.cost_usd)
         if verdict == "warn":
@@ -148,11 +175,15 @@ class Monitor:
                 stacklevel=1,
             )
         elif verdict == "stop":
-            live.stop_note = (f"budget ${live.budget.budget_usd:,.2f} spent "
+            self._spent(live, f"budget ${live.budget.budget_usd:,.2f} spent "
                               f"(${live.cost_usd:,.2f} so far)")
-            live.over_budget = True
-            if live.on_spent is not None:
-                live.on_spent(live.stop_note)
+
+    @staticmethod
+    def _spent(live: Live, note: str) -> None:
+        live.stop_note = note
+        live.over_budget = True
+        if live.on_spent is not None:
+            live.on_spent(note)
 
 
 _monitor: Monitor | None = None

@@ -19,7 +19,7 @@ from ..machine import cost
 from ..redaction import redact
 from ..store import fluent_store, stash, values, writer
 from ..store.ops import Op, now_ms
-from . import monitor
+from . import monitor, ranks
 from .ending import BudgetExceeded, classify, install_sigterm, quiet
 
 
@@ -34,6 +34,7 @@ class Run:
     _params: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _ended: bool = field(default=False, init=False, repr=False)
     _end_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    rank: ranks.Rank | None = field(default=None, init=False)  # in a job of several ranks
 
     def __post_init__(self) -> None:
         self._writer = writer.get(self.tracking_uri)
@@ -43,19 +44,33 @@ class Run:
         """The MLflow run id (None while the store is unreachable and the run is spooled)."""
         return self._writer.run_id(self.uid)
 
+    @property
+    def _muted(self) -> bool:
+        """A rank other than 0 writes no params, tags or artifacts of the user's, and metrics
+        only under its prefix when every rank's are kept (`COGIT_ALL_RANKS`)."""
+        return self.rank is not None and not self.rank.main
+
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Queue metric points; returns at once. They reach the store within `COGIT_FLUSH_S`."""
+        if self._muted:
+            if not ranks.all_ranks():
+                return
+            metrics = {self.rank.prefix + str(k): v for k, v in metrics.items()}
         points, at = values.metrics(metrics, step)
         if points:
             self._writer.metrics(self.uid, points, at)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Params are write-once in MLflow: a changed value is reported and not logged."""
+        if self._muted:
+            return
         items = values.params(params, self._params)
         if items:
             self._writer.submit({"op": "params", "uid": self.uid, "params": items})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        if self._muted:
+            return
         items = values.tags(tags)
         if items:
             self._writer.submit({"op": "tags", "uid": self.uid, "tags": items})
@@ -65,7 +80,7 @@ class Run:
         a checkpoint rewritten next epoch or a temporary file deleted on return is stored as
         it was when logged. If no copy can be made (a full disk), the file is sent from
         where it is, later, and that is said once."""
-        if not values.artifact(path):
+        if self._muted or not values.artifact(path):
             return
         try:
             op = stash.take(self._writer.spool_dir, self.uid, path, artifact_path)
@@ -88,6 +103,8 @@ class Run:
 
     def log_table(self, data: Mapping[str, list], artifact_file: str) -> None:
         """Columns of equal length; shown as a table in `mlflow ui` (MLflow's `log_table`)."""
+        if self._muted:
+            return
         columns = {k: [redact(v) if isinstance(v, str) else v for v in col]
                    for k, col in data.items()}
         self._writer.submit({"op": "table", "uid": self.uid, "file": artifact_file,
@@ -98,20 +115,29 @@ class Run:
         """This run as MLflow's fluent API reaches it (`store/fluent_store.py`): its calls land
         here through the same writer, its params are checked against this run's, and its
         metrics pass through `keep` as `log_metrics` would pass them."""
+        prefix = self.rank.prefix if self._muted and ranks.all_ranks() else ""
         return fluent_store.tracked(self.uid) or fluent_store.track(fluent_store.Tracked(
             self.uid, self._writer, experiment, owned=True, name=name, params=self._params,
-            keep=keep))
+            keep=None if self._muted else keep, muted=self._muted, prefix=prefix))
 
     def flush(self, timeout: float = 30.0) -> bool:
         return self._writer.flush(timeout)
 
     def _start(self, create: Op | None, rate: cost.Rate, gpu_count: int,
-               budget: cost.BudgetGuard | None, offset_s: float = 0.0) -> None:
+               budget: cost.BudgetGuard | None, offset_s: float = 0.0,
+               rank: ranks.Rank | None = None) -> None:
+        """Make (or, as a rank other than 0, join) the run and start watching it."""
         install_sigterm()
-        if create:
+        self.rank = rank
+        if create and self._muted:
+            ranks.join(self._writer, self.tracking_uri, self.uid, create)
+        elif create:
             self._writer.submit(create)
-        self.live = monitor.Live(self.uid, self._writer, rate, gpu_count, budget,
-                                 offset_s=offset_s)
+        watch = ranks.BudgetWatch(self.tracking_uri, self.uid, self._writer) \
+            if self._muted else None
+        self.live = monitor.Live(self.uid, self._writer, rate, gpu_count,
+                                 None if self._muted else budget, offset_s=offset_s,
+                                 rank=rank, watch=watch)
         monitor.get().add(self.live)
 
     def _finish(self, exc: BaseException | None, over_budget: bool, note: str = "",
@@ -124,6 +150,10 @@ class Run:
         status, failure = classify(exc, over_budget, note)
         live = self.live
         monitor.get().remove(live)
+        if self.rank is not None:
+            status, failure = self._rank_ending(status, failure)
+            if self._muted:
+                return self._finish_rank(status, failure, live, flush)
         if failure:
             self.set_tags(failure)
         figures = {schema.DURATION_S: live.duration_s, **live.figures(final=True)}
@@ -133,6 +163,35 @@ class Run:
         with quiet(f"ending run {self.uid}"):
             self._ending(figures)
         self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
+        if flush:
+            self._writer.flush()
+        return True
+
+    def _rank_ending(self, status: str, failure: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """A rank that fails names itself; rank 0 ended by the launcher tearing the job down
+        after another rank failed keeps that rank's account."""
+        kind = failure.get(schema.FAILURE)
+        if kind not in ranks.OWN_FAILURES + ranks.TEARDOWN:
+            return status, failure
+        if ranks.failed_elsewhere(self.tracking_uri, self._writer.run_ids.get(self.uid),
+                                  self.rank.rank):
+            return "FAILED", {}   # e.g. gloo's "connection closed" after the other one died
+        if kind in ranks.OWN_FAILURES:
+            return status, {**failure, schema.FAILURE_RANK: str(self.rank.rank),
+                            schema.FAILURE_NODE: self.rank.node}
+        return status, failure
+
+    def _finish_rank(self, status: str, failure: dict[str, str], live: monitor.Live,
+                     flush: bool) -> bool:
+        """A rank other than 0: its own peaks and time; the run's end is rank 0's, unless
+        this rank failed (then the run is FAILED with this rank named)."""
+        stamp = now_ms()
+        own = {self.rank.prefix + schema.DURATION_S: live.duration_s, **live.figures(final=True)}
+        self._writer.submit({"op": "metrics", "uid": self.uid,
+                             "metrics": [[k, v, stamp, 0] for k, v in own.items()]})
+        if failure.get(schema.FAILURE) in ranks.OWN_FAILURES:
+            self._writer.submit({"op": "tags", "uid": self.uid, "tags": values.tags(failure)})
+            self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": stamp})
         if flush:
             self._writer.flush()
         return True

@@ -37,7 +37,7 @@ from ..reports.headline import Headline, Spec, declare, from_tag
 from ..store import query, values
 from ..store import uri as store_uri
 from ..store.ops import Op, now_ms
-from . import active
+from . import active, ranks
 from . import lease as leases
 from . import system_metrics
 from .budget import Stopper
@@ -58,10 +58,16 @@ def experiment_name(explicit: str | None = None) -> str:
 
 
 def _base_tags(kind: str, label: str, model: str | None, precision: str,
-               rate: cost.Rate, uid: str, provider: str | None) -> dict[str, str]:
-    """What every campaign and phase run carries: ours over MLflow's context tags."""
+               rate: cost.Rate, uid: str, provider: str | None,
+               rank: ranks.Rank | None = None, gpus: int = 0) -> dict[str, str]:
+    """What every campaign and phase run carries: ours over MLflow's context tags; in a job
+    of several ranks, the job and the GPUs it uses (not the GPUs one rank sees)."""
+    profile = hardware.probe()
     tags = {schema.UID: uid, schema.KIND: kind, schema.CAMPAIGN: label,
-            schema.PRECISION: precision, **rate.tags(), **hardware.probe().tags()}
+            schema.PRECISION: precision, **rate.tags(), **profile.tags()}
+    if rank is not None:
+        tags.update(rank.tags())
+        tags[schema.GPU_COUNT] = str(gpus if profile.gpu_count else 0)
     if model:
         tags[schema.MODEL] = model
     if provider:
@@ -192,20 +198,22 @@ class Campaign(Run):
         self._phases += 1
         index = self._phases if index is None else index
         existing = self._existing_phases.get(name)
-        gpu_count = max(hardware.probe().gpu_count, 1)
+        gpu_count = self.live.gpu_count
         if existing is not None and existing.info.status != "FINISHED":
             ph = self._reopen(existing, name, index, gpu_count)
         else:
-            ph = Phase(str(uuid.uuid4()), self.tracking_uri, name=name, index=index, campaign=self)
+            uid = self.rank.uid(self.label, name, str(index)) if self.rank else str(uuid.uuid4())
+            ph = Phase(uid, self.tracking_uri, name=name, index=index, campaign=self)
             tags_ = _base_tags("phase", self.label, self.model, self.precision, self.rate,
-                               ph.uid, self.provider)
+                               ph.uid, self.provider, self.rank, gpu_count)
             run_name = f"{name} · {self.label}"  # ten runs named `encode` read as one
             tags_.update({schema.PHASE: name, schema.PHASE_INDEX: str(index),
                           schema.RUN_NAME: run_name, **values.tags(tags or {})})
             ph._start({"op": "create", "uid": ph.uid, "experiment": self.experiment,
                        "name": run_name, "parent": self.uid, "start": now_ms(),
-                       "tags": tags_}, self.rate, gpu_count, None)
-        ph._system = system_metrics.start(ph.uid, ph._writer, lambda: ph.live.duration_s)
+                       "tags": tags_}, self.rate, gpu_count, None, rank=self.rank)
+        if self.rank is None or self.rank.main:  # the host's series, once per job for now
+            ph._system = system_metrics.start(ph.uid, ph._writer, lambda: ph.live.duration_s)
         self._open.append(ph)
         if params:
             ph.log_params(params)
@@ -292,6 +300,7 @@ class _Setup:
     gpu_less: bool
     params: dict[str, Any] = field(default_factory=dict)
     headline: Headline = field(default_factory=Headline)
+    rank: ranks.Rank | None = None
 
 
 def _setup(label: str, experiment: str | None = None, model: str | None = None,
@@ -302,6 +311,7 @@ def _setup(label: str, experiment: str | None = None, model: str | None = None,
            headline: Spec = None) -> _Setup:
     check_label(label)
     heads = declare(headline)
+    rank = ranks.Rank.from_environment()
     precision = schema.check_precision(precision)
     uri = store_uri.tracking_uri(tracking_uri)
     profile = hardware.probe()
@@ -310,8 +320,9 @@ def _setup(label: str, experiment: str | None = None, model: str | None = None,
     command = on_budget if on_budget is not None else os.environ.get(settings.ON_BUDGET)
     return _Setup(label, experiment, uri, model, precision,
                   provider or load_config().provider, rate, guard, command or None,
-                  values.tags(tags or {}), wait, max(profile.gpu_count, 1),
-                  profile.gpu_count == 0, headline=heads)
+                  values.tags(tags or {}), wait,
+                  rank.job_gpus(profile.gpu_count) if rank else max(profile.gpu_count, 1),
+                  profile.gpu_count == 0, headline=heads, rank=rank)
 
 
 def campaign(label: str, experiment: str | None = None, model: str | None = None,
@@ -349,10 +360,12 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
 
 def _new(s: _Setup, join: str | None = None) -> Campaign:
     experiment = experiment_name(s.experiment)
-    camp = Campaign(str(uuid.uuid4()), s.uri, label=s.label, experiment=experiment,
+    uid = s.rank.uid(s.label) if s.rank else str(uuid.uuid4())
+    camp = Campaign(uid, s.uri, label=s.label, experiment=experiment,
                     model=s.model, precision=s.precision, provider=s.provider, rate=s.rate,
                     budget=s.guard, on_budget=s.on_budget, headline=s.headline)
-    tags_ = _base_tags("campaign", s.label, s.model, s.precision, s.rate, camp.uid, s.provider)
+    tags_ = _base_tags("campaign", s.label, s.model, s.precision, s.rate, camp.uid, s.provider,
+                       s.rank, s.gpu_count)
     tags_[schema.RUN_NAME] = s.label
     if s.headline.declared:
         tags_[schema.HEADLINE] = s.headline.tag()
@@ -363,9 +376,12 @@ def _new(s: _Setup, join: str | None = None) -> Campaign:
               "parent": None, "start": now_ms(), "tags": tags_}
     if join:
         create["join"] = join
-    camp._start(create, s.rate, s.gpu_count, s.guard)
+    camp._start(create, s.rate, s.gpu_count, s.guard, rank=s.rank)
     camp._tracked(experiment, s.label)
     camp._arm()
+    if s.rank is not None and s.rank.local_rank == 0:  # each node says what it has
+        camp._writer.submit({"op": "tags", "uid": camp.uid, "tags": {
+            schema.NODE_PREFIX + s.rank.node: hardware.probe().summary()}})
     config = {name: tags_[tag] for name, tag in schema.CAMPAIGN_PARAMS.items() if tag in tags_}
     camp.log_params({**s.params, **config})
     with quiet("recording the environment"):

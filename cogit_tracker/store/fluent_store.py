@@ -61,6 +61,8 @@ class Tracked:
     params: dict[str, str] = field(default_factory=dict)
     experiment_id: str = "0"
     keep: Callable[[dict[str, float]], None] | None = None  # a phase's headline roll-up
+    muted: bool = False   # a rank other than 0: only its metrics, and only under `prefix`
+    prefix: str = ""
 
     @property
     def run_id(self) -> str:
@@ -235,12 +237,16 @@ class FluentStore:
         if run is None:
             return self._answering("logging to a run outside the phase").log_batch(
                 run_id, metrics, params, tags)
+        if run.muted and not run.prefix:
+            return
         for metric in metrics or []:
-            points, step = values.metrics({metric.key: metric.value}, metric.step)
+            points, step = values.metrics({run.prefix + metric.key: metric.value}, metric.step)
             if points:
                 run.writer.metrics(run.uid, points, step, metric.timestamp or None)
                 if run.keep is not None:
                     run.keep(points)
+        if run.muted:
+            return
         items = values.params({p.key: p.value for p in params or []}, run.params)
         if items:
             run.writer.submit({"op": "params", "uid": run.uid, "params": items})

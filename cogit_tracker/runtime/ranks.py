@@ -1,0 +1,204 @@
+"""The ranks of one multi-process job (torchrun, `accelerate launch`, a SLURM step) are one
+campaign: one campaign run and one run per phase for the whole job.
+
+Each rank knows its place from its launcher's environment (`Rank.from_environment`), with no
+shared filesystem and whether or not `torch.distributed` is initialised. Every rank derives
+the same `cogit.uid` for the campaign and for each phase from the job's id and the label
+(`uid`), so they all write to the same runs: rank 0 creates them; the others wait until the
+store has them (or, with the store away, carry the same creation in their spool, which a
+replay applies once: runs are found by uid before being made).
+
+What each rank writes (DESIGN, "a job of several ranks"): rank 0 charges the job's cost
+(elapsed x the job's GPUs x rate), holds its budget and ends the runs; every rank keeps its
+own peaks and heartbeat under `rank<N>/` and `cogit.heartbeat.rank<N>`; user metrics come
+from rank 0 only unless `COGIT_ALL_RANKS` (then every rank's under `rank<N>/`); a rank that
+fails names itself (`cogit.failure.rank`, `cogit.failure.node`), and the teardown of the
+others by the launcher does not overwrite it.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Mapping
+
+from .. import schema
+from ..errors import BadInput
+
+#: uuid5 namespace of job-derived uids (fixed: every rank of every version derives the same)
+NAMESPACE = uuid.UUID("5f0c7a2e-1d6b-4c38-9a57-3b2f8e41c9d0")
+ALL_RANKS = "COGIT_ALL_RANKS"
+#: endings a rank causes itself (it names itself), and those the launcher's teardown of the
+#: other ranks causes once one has failed (they must not overwrite its account)
+OWN_FAILURES = ("exception", "cuda_oom")
+TEARDOWN = ("sigterm", "interrupted")
+
+
+@dataclass(frozen=True)
+class Rank:
+    """This process's place in its job."""
+
+    rank: int
+    world: int
+    local_rank: int
+    local_world: int
+    node: str        # the host's name, as the node's ranks share it
+    job: str         # what every rank of this job, and no other job, shares
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def nodes(self) -> int:
+        return max(self.world // max(self.local_world, 1), 1)
+
+    @property
+    def prefix(self) -> str:
+        return f"rank{self.rank}/"
+
+    @property
+    def heartbeat_tag(self) -> str:
+        return f"{schema.HEARTBEAT}.rank{self.rank}"
+
+    def uid(self, *names: str) -> str:
+        """The uid every rank of this job derives for the same campaign or phase."""
+        return str(uuid.uuid5(NAMESPACE, "\x1f".join((self.job, *names))))
+
+    def job_gpus(self, visible: int) -> int:
+        """The GPUs the job uses: each node's ranks share its `visible` GPUs, one each (a
+        single process per node uses them all); a GPU-less node counts as one unit, as a
+        GPU-less campaign does."""
+        per_node = visible if self.local_world == 1 else min(self.local_world, visible)
+        return self.nodes * max(per_node, 1)
+
+    def tags(self) -> dict[str, str]:
+        return {schema.JOB: self.job, schema.RANKS: str(self.world),
+                schema.NODES_COUNT: str(self.nodes)}
+
+    @staticmethod
+    def from_environment(env: Mapping[str, str] | None = None) -> "Rank | None":
+        """The job this process is a rank of, or None for a process on its own (no launcher
+        variables, or a world of one). A launcher environment that contradicts itself is
+        BadInput naming the variable."""
+        env = os.environ if env is None else env
+        if "WORLD_SIZE" in env or "RANK" in env:
+            names = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
+            job = env.get("TORCHELASTIC_RUN_ID") or env.get("SLURM_JOB_ID") or \
+                f"{env.get('MASTER_ADDR', '')}:{env.get('MASTER_PORT', '')}"
+        elif "SLURM_NTASKS" in env:
+            names = ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE")
+            job = f"slurm-{env.get('SLURM_JOB_ID', '')}.{env.get('SLURM_STEP_ID', '0')}"
+        else:
+            return None
+        rank, world, local, local_world = (_whole(env, n, default) for n, default in
+                                           zip(names, ("0", "1", "0", None)))
+        if world <= 1:
+            return None
+        if not 0 <= rank < world:
+            raise BadInput(f"{names[0]}={rank} with {names[1]}={world}: a rank must be from 0 "
+                           f"to {world - 1}")
+        local_world = local_world if local_world is not None else world
+        return Rank(rank, world, local, max(local_world, 1), socket.gethostname(), job)
+
+
+def _whole(env: Mapping[str, str], name: str, default: str | None) -> int | None:
+    text = env.get(name, default)
+    if text is None:
+        return None
+    try:
+        return int(str(text).split("(")[0])  # SLURM_NTASKS_PER_NODE may read "2(x3)"
+    except ValueError:
+        raise BadInput(f"{name}={text!r}: accepted: a whole number") from None
+
+
+def all_ranks() -> bool:
+    """Whether every rank's own metrics are kept (under `rank<N>/`), not rank 0's alone."""
+    return os.environ.get(ALL_RANKS, "").strip().lower() in ("1", "true", "yes")
+
+
+def latest_heartbeat(tags: Mapping[str, str]) -> int | None:
+    """The freshest heartbeat of a run, over rank 0's and every other rank's: a job is alive
+    while any of its ranks is."""
+    beats = [int(v) for k, v in tags.items()
+             if (k == schema.HEARTBEAT or k.startswith(schema.HEARTBEAT + ".rank"))
+             and str(v).isdigit()]
+    return max(beats) if beats else None
+
+
+def join(writer, uri: str, uid: str, create: dict) -> None:
+    """A rank other than 0 writes to the run rank 0 makes: it waits (`COGIT_JOIN_WAIT_S`)
+    until the store has it. With the store away it carries the same creation in its own
+    spool instead: a replay makes the run once (runs are found by uid before being made)."""
+    import time
+    import warnings
+
+    from mlflow.tracking import MlflowClient
+
+    from .. import settings
+    from ..store import query
+    from ..store import uri as uris
+
+    if uris.answers(uri) is not None:
+        writer.submit(create)
+        return
+    client = MlflowClient(tracking_uri=uri)
+    deadline = time.monotonic() + settings.JOIN_WAIT.get()
+    while time.monotonic() < deadline:
+        found = query.find(client, uid)
+        if found is not None:
+            writer.known(uid, found.info.run_id, create)
+            return
+        time.sleep(0.2)
+    warnings.warn(f"cogit-tracker: rank 0 made no run {create.get('name')!r} within "
+                  f"{settings.JOIN_WAIT.get():g}s; this rank makes it", stacklevel=3)
+    writer.submit(create)
+
+
+class BudgetWatch:
+    """A rank other than 0 learns that the job's budget is spent from the campaign run,
+    where rank 0's stop writes it first (`cogit.failure = budget`): a read a second at most,
+    only while the store answers."""
+
+    def __init__(self, uri: str, uid: str, writer) -> None:
+        self.uri, self.uid, self.writer = uri, uid, writer
+        self._last = 0.0
+        self._client = None
+
+    def __call__(self) -> str | None:
+        import time
+
+        from ..store import uri as uris
+
+        if time.monotonic() - self._last < 1.0:
+            return None
+        self._last = time.monotonic()
+        run_id = self.writer.run_ids.get(self.uid)
+        if run_id is None or uris.answers(self.uri) is not None:
+            return None
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.uri)
+        tags = self._client.get_run(run_id).data.tags
+        if tags.get(schema.FAILURE) == "budget":
+            return tags.get(schema.FAILURE_MESSAGE) or "the job's budget is spent"
+        return None
+
+
+def failed_elsewhere(uri: str, run_id: str | None, me: int) -> bool:
+    """Whether another rank has already recorded that it failed in this run: what follows
+    (the launcher tearing the job down, a collective that lost its peer) must not overwrite
+    the first account."""
+    from ..store import uri as uris
+
+    if run_id is None or uris.answers(uri) is not None:
+        return False
+    from mlflow.tracking import MlflowClient
+
+    try:
+        tags = MlflowClient(tracking_uri=uri).get_run(run_id).data.tags
+    except Exception:  # noqa: BLE001 - cannot tell: rank 0 records its own end
+        return False
+    return tags.get(schema.FAILURE_RANK, str(me)) != str(me)

@@ -1,0 +1,30 @@
+"""A researcher's script, unchanged, launched by torchrun: every rank opens the campaign and
+its phases; gloo on the CPU does a real all-reduce between ranks."""
+import os
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+
+import cogit_tracker as ct
+
+label = os.environ.get("LABEL", "ddp-2")
+fail_rank = int(os.environ.get("FAIL_RANK", "-1"))
+steps = int(os.environ.get("STEPS", "20"))
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+with ct.campaign(label, experiment="ranks", usd_per_hour=3.6,
+                 budget_usd=float(os.environ["BUDGET"]) if "BUDGET" in os.environ else None,
+                 phases=["train"]) as camp:
+    with camp.phase("train") as ph:
+        for step in range(steps):
+            value = torch.tensor([float(rank + step)])
+            dist.all_reduce(value)
+            ph.log_metrics({"loss": 1.0 / (step + 1), "reduced": value.item()}, step=step)
+            ph.progress(step + 1, steps)
+            if rank == fail_rank and step == 3:
+                raise RuntimeError(f"rank {rank} hit a bad batch")
+            time.sleep(float(os.environ.get("STEP_S", "0")))
+print(f"rank {rank} done", flush=True)
+dist.destroy_process_group()
