@@ -134,3 +134,11 @@ def test_launchers_are_recognised_by_their_environment():
     assert rank.uid("run-1") == Rank.from_environment(torch_env).uid("run-1")
     assert Rank.from_environment({"WORLD_SIZE": "1", "RANK": "0"}) is None
     assert Rank.from_environment({}) is None
+
+
+def test_a_job_lives_while_any_rank_beats():
+    from cogit_tracker.runtime.ranks import latest_heartbeat
+
+    tags = {schema.HEARTBEAT: "1000", f"{schema.HEARTBEAT}.rank3": "5000", "other": "9000"}
+    assert latest_heartbeat(tags) == 5000
+    assert latest_heartbeat({}) is None

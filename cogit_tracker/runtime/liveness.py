@@ -17,6 +17,7 @@ from ..errors import BadInput, check_number
 from ..machine import cost
 from ..store import query
 from ..store import uri as store_uri
+from .ranks import latest_heartbeat
 
 DEFAULT_STALE_AFTER_S = 120.0
 STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "SCHEDULED")
@@ -82,10 +83,9 @@ def reap(tracking_uri: str | None = None, stale_after_s: float = DEFAULT_STALE_A
     now_ms = now_ms or int(time.time() * 1000)
     reaped = []
     for run in _cogit_runs(client, "attributes.status = 'RUNNING'"):
-        beat = run.data.tags.get(schema.HEARTBEAT)
-        if not beat or now_ms - int(beat) < stale_after_s * 1000:
+        last = latest_heartbeat(run.data.tags)  # a job lives while any of its ranks does
+        if last is None or now_ms - last < stale_after_s * 1000:
             continue
-        last = int(beat)
         duration = max(last - run.info.start_time, 0) / 1000
         rate = float(run.data.tags.get(schema.USD_PER_HOUR, 0) or 0)
         gpus = int(run.data.tags.get(schema.GPU_COUNT, 1) or 1)

@@ -17,6 +17,7 @@ from ..store import query
 from ..store import uri as store_uri
 from ..table import Column, Table
 from .liveness import DEFAULT_STALE_AFTER_S
+from .ranks import latest_heartbeat
 
 
 @dataclass
@@ -48,8 +49,8 @@ class Watched:
 
 def watched(run, now_ms: int, stale_after_s: float) -> Watched:
     tags, metrics, info = run.data.tags, run.data.metrics, run.info
-    beat = tags.get(schema.HEARTBEAT, "")
-    age = (now_ms - int(beat)) / 1000 if beat.isdigit() else None
+    beat = latest_heartbeat(tags)
+    age = (now_ms - beat) / 1000 if beat is not None else None
     end = info.end_time if info.status != "RUNNING" and info.end_time else now_ms
     running = info.status == "RUNNING"
     return Watched(
