@@ -142,3 +142,11 @@ def test_a_job_lives_while_any_rank_beats():
     tags = {schema.HEARTBEAT: "1000", f"{schema.HEARTBEAT}.rank3": "5000", "other": "9000"}
     assert latest_heartbeat(tags) == 5000
     assert latest_heartbeat({}) is None
+
+
+def test_a_rank_that_opens_another_label_is_one_line_and_makes_nothing(tmp_path):
+    uri = made_store(tmp_path)
+    done = torchrun(tmp_path, uri, LABEL_PER_RANK="1")
+    assert done.returncode != 0
+    assert "every rank must open the same label" in done.stderr
+    assert set(runs(uri)) <= {"ddp-2-rank0", "train · ddp-2-rank0"}   # rank 1 made none

@@ -150,10 +150,27 @@ def join(writer, uri: str, uid: str, create: dict) -> None:
         if found is not None:
             writer.known(uid, found.info.run_id, create)
             return
+        if create.get("parent") is None:
+            _same_label(client, create)
         time.sleep(0.2)
     warnings.warn(f"cogit-tracker: rank 0 made no run {create.get('name')!r} within "
                   f"{settings.JOIN_WAIT.get():g}s; this rank makes it", stacklevel=3)
     writer.submit(create)
+
+
+def _same_label(client, create: dict) -> None:
+    """A rank that opens another campaign than rank 0 did is a mistake in the script (a label
+    made from the rank, the time or a random name): BadInput naming both, before anything of
+    its own is written."""
+    from ..store import query
+
+    tags = create["tags"]
+    made = query.runs(client, f"tags.`{schema.KIND}` = 'campaign'",
+                      tags={schema.JOB: tags[schema.JOB]}, limit=1)
+    if made and made[0].data.tags.get(schema.CAMPAIGN) != tags[schema.CAMPAIGN]:
+        raise BadInput(f"this rank opened campaign {tags[schema.CAMPAIGN]!r} but rank 0 of job "
+                       f"{tags[schema.JOB]} opened {made[0].data.tags.get(schema.CAMPAIGN)!r}: "
+                       "every rank must open the same label")
 
 
 class BudgetWatch:

@@ -10,6 +10,8 @@ import torch.distributed as dist
 import cogit_tracker as ct
 
 label = os.environ.get("LABEL", "ddp-2")
+if os.environ.get("LABEL_PER_RANK"):    # the mistake: a label that differs between ranks
+    label = f"{label}-rank{os.environ['RANK']}"
 fail_rank = int(os.environ.get("FAIL_RANK", "-1"))
 steps = int(os.environ.get("STEPS", "20"))
 dist.init_process_group("gloo")
