@@ -50,15 +50,18 @@ class Run:
         only under its prefix when every rank's are kept (`COGIT_ALL_RANKS`)."""
         return self.rank is not None and not self.rank.main
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        """Queue metric points; returns at once. They reach the store within `COGIT_FLUSH_S`."""
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None
+                    ) -> dict[str, float]:
+        """Queue metric points; returns at once, with the points accepted. They reach the
+        store within `COGIT_FLUSH_S`."""
         if self._muted:
             if not ranks.all_ranks():
-                return
+                return {}
             metrics = {self.rank.prefix + str(k): v for k, v in metrics.items()}
         points, at = values.metrics(metrics, step)
         if points:
             self._writer.metrics(self.uid, points, at)
+        return points
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Params are write-once in MLflow: a changed value is reported and not logged."""

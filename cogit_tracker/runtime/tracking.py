@@ -97,11 +97,15 @@ class Phase(Run):
     _system: Any = field(default=None, repr=False)
     _active: Any = field(default=None, repr=False)
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None
+                    ) -> dict[str, float]:
         """Queue metric points (returns at once), keeping the last value of each of the
-        campaign's headline metrics for its run."""
-        super().log_metrics(metrics, step)
-        self.keep_headline(metrics)
+        campaign's headline metrics for its run (of the points accepted: a refused key is
+        said once, not again in the roll-up)."""
+        points = super().log_metrics(metrics, step)
+        if not self._muted:
+            self.keep_headline(points)
+        return points
 
     def keep_headline(self, metrics: Mapping[str, Any]) -> None:
         """Keep the last value of each metric the campaign rolls up (`Headline.rolls_up`:
