@@ -204,3 +204,45 @@ def test_lightning_logger_and_autolog_land_in_their_phases(tmp_path):
         assert run.info.status == "FINISHED", name
         assert client.get_metric_history(run.info.run_id, "train_loss_step"), name
     assert runs["autolog · lightning"].data.params["lr"] == "0.05"    # autolog's optimizer
+
+
+def test_mlflow_state_is_put_back_however_the_phase_ends(store, monkeypatch):
+    """In this process: the phase is the active run inside, and after an exception the
+    active run, the tracking URI, the thread default and MLFLOW_RUN_ID are as before."""
+    import threading
+
+    import mlflow
+
+    import cogit_tracker as ct
+
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    before = mlflow.get_tracking_uri()
+    seen = {}
+    with pytest.raises(ZeroDivisionError):       # the user's exception, re-raised
+        with ct.campaign("restore") as camp:
+            assert mlflow.active_run() is None    # a campaign is never the active run
+            with camp.phase("train") as ph:
+                seen["inside"] = mlflow.active_run().info.run_id
+                seen["uri"] = mlflow.get_tracking_uri()
+                worker = threading.Thread(
+                    target=lambda: seen.setdefault("thread", mlflow.active_run().info.run_id))
+                worker.start()
+                worker.join()
+                seen["child"] = child_sees_run_id()
+                1 / 0
+    assert seen["inside"] == seen["thread"] == ph.run_id
+    assert seen["uri"] == "cogit:" + store
+    assert mlflow.active_run() is None and mlflow.get_tracking_uri() == before
+    late = threading.Thread(target=lambda: seen.setdefault("late", mlflow.active_run()))
+    late.start()
+    late.join()
+    assert seen["late"] is None and "MLFLOW_RUN_ID" not in os.environ
+    assert seen["child"] == ph.run_id and child_sees_run_id() == ""   # set, then unset
+
+
+def child_sees_run_id() -> str:
+    """MLFLOW_RUN_ID as a child process started now gets it."""
+    code = "import os; print(os.environ.get('MLFLOW_RUN_ID', ''))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert MlflowClient(store).get_run(ph.run_id).info.status == "FAILED"
