@@ -88,6 +88,11 @@ LINES: list[tuple[list[str], int]] = [
     (["plan", "--quantum-dim", "8"], 2), (["plan", "--params", "7B", "--training"], 2),
     (["plan", "--model", "smollm2-135m", "--training", "--lora-rank", "0"], 2),
     (["plan", "--model", "smollm2-135m", "--training", "--precision", "int4"], 2),
+    (["plan", "--params", "70B", "--gpus", "0"], 2),
+    (["plan", "--params", "70B", "--gpus", "-2"], 2),
+    (["plan", "--params", "70B", "--gpus", "1.5"], 2),
+    (["plan", "--params", "70B", "--gpus", "2", "--parallel", "data"], 2),
+    (["plan", "--model", "smollm2-135m", "--gpus", "2", "--parallel", "tensor"], 2),
     # report, compare, project
     (["report", "--format", "pdf"], 2), (["report", "--group-by", "colour"], 2),
     (["report", "--baseline", "no-such"], 2), (["report", "--experiment", "nope"], 2),
@@ -98,6 +103,8 @@ LINES: list[tuple[list[str], int]] = [
     (["compare", "no-such-1", "no-such-2"], 2), (["compare", "run-001", "run-002", "run-003"], 2),
     (["compare", "run-001", "run-002", "--output", "/no/such/x.md"], 2),
     (["project", "run-001", "--to", "nope"], 2),
+    (["project", "run-001", "--to", "h100-sxm", "--gpus", "0"], 2),
+    (["project", "run-001", "--to", "h100-sxm", "--gpus", "x"], 2),
     (["project", "run-001", "--to", "h100-sxm", "--precision", "fp8"], 2),
     (["project", "no-such", "--to", "h100-sxm"], 2), (["project", "run-001"], 2),
     (["project", "run-001", "--to", "h100-sxm", "--output", "/no/such/p.json"], 2),
@@ -134,6 +141,7 @@ LINES: list[tuple[list[str], int]] = [
     # advise, runs watch, decision criterion, decisions from advice, the track record
     (["advise"], 2), (["advise", "no-such"], 2), (["advise", "run-001", "--gpu", "nope"], 2),
     (["advise", "run-001", "--precision", "fp8"], 2),
+    (["advise", "run-001", "--gpus", "0"], 2),
     (["advise", "run-001", "--setup-min", "-5"], 2), (["advise", "run-001", "--setup-min", "nan"], 2),
     (["runs", "watch", "--interval", "0"], 2), (["runs", "watch", "--interval", "nan"], 2),
     (["runs", "watch", "--stale-after", "-1"], 2),

@@ -42,6 +42,10 @@ PUBLISHED = {
         "model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32,
         "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
         "vocab_size": 128256, "tie_word_embeddings": False, "attention_bias": False}),
+    "meta-llama/Llama-3.1-70B": (70.6e9, {
+        "model_type": "llama", "hidden_size": 8192, "num_hidden_layers": 80,
+        "num_attention_heads": 64, "num_key_value_heads": 8, "intermediate_size": 28672,
+        "vocab_size": 128256, "tie_word_embeddings": False, "attention_bias": False}),
     "mistralai/Mistral-7B-v0.1": (7.24e9, {
         "model_type": "mistral", "hidden_size": 4096, "num_hidden_layers": 32,
         "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,

@@ -111,27 +111,31 @@ def compare_cmd(a, b, a_filter, b_filter, experiments, fmt, output, as_json, tra
                    "campaign's own host (e.g. at another --precision).")
 @click.option("--precision", default=None, metavar="P",
               help=f"Project at another precision ({', '.join(PRECISIONS)}).")
+@click.option("--gpus", default=None, metavar="N",
+              help="Onto N target GPUs, priced at N x the rate [as many as it ran on].")
 @click.option("--log", "log_it", is_flag=True,
               help="Store the projection as JSON on the campaign run (for a decision to link).")
 @_experiment_option
 @_report_output
 @tracking_option
-def project_cmd(campaign, to, precision, log_it, experiments, fmt, output, as_json,
+def project_cmd(campaign, to, precision, gpus, log_it, experiments, fmt, output, as_json,
                 tracking_uri):
-    """Each phase's time and cost of CAMPAIGN on another catalog GPU.
+    """Each phase's time and cost of CAMPAIGN on another catalog GPU, or on N of them.
 
     Each phase is classed from its measured figures: host-bound (tiny VRAM peak: unchanged),
     memory-bound (logged tokens/s: scaled by bandwidth) or compute-bound (scaled by dense
-    FP16 TFLOPS). A configuration that does not fit gets no estimate. Assumptions are
+    FP16 TFLOPS); onto N GPUs, by the count, linearly at best (the memory planner's layout
+    says which). A configuration that does not fit gets no estimate. Assumptions are
     printed beside the numbers.
 
     \b
     Example:
         cogit-log project run-001 --to h100-sxm
         cogit-log project run-001 --to rtx-4090 --precision int8 --log
+        cogit-log project run-001 --to h100-sxm --gpus 2
         cogit-log project cpu-run --to none --precision int8 --log
     """
     check_output(output)
     table = make_projection(resolve(tracking_uri, "read"), campaign, to, precision, log_it,
-                            experiments)
+                            experiments, gpus=gpus)
     emit(table, "json" if as_json else fmt, output)

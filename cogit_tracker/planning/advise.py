@@ -37,10 +37,10 @@ class Advice:
         for o in self.options:
             if choose.upper() == o.label or choose == o.key:
                 return o
-        gpu, precision = opts.parse_key(choose, self.situation)
-        extra = opts.option(self.situation, gpu, precision, self.setup_s, self.params)
+        gpu, precision, count = opts.parse_key(choose, self.situation)
+        extra = opts.option(self.situation, gpu, precision, self.setup_s, self.params, count)
         for o in self.options:  # the same configuration under another spelling
-            if (o.gpu, o.precision) == (extra.gpu, extra.precision):
+            if (o.gpu, o.precision, o.gpus) == (extra.gpu, extra.precision, extra.gpus):
                 return o
         self.options.append(extra)
         _label(self.options)
@@ -48,13 +48,16 @@ class Advice:
 
 
 def advise(uri: str, campaign: str, gpus: list[str] = (), precisions: list[str] = (),
-           setup_min: float = opts.DEFAULT_SETUP_MIN, client=None) -> Advice:
-    """Every option for `campaign` (label, run id or uid). Bad values fail before any work."""
+           setup_min: float = opts.DEFAULT_SETUP_MIN, client=None,
+           counts: list[int | str] = ()) -> Advice:
+    """Every option for `campaign` (label, run id or uid), with each GPU also on each of
+    `counts` GPUs. Bad values fail before any work."""
     from mlflow.tracking import MlflowClient
 
     setup_s = opts.check_setup(setup_min)
     for p in precisions:
         s.check_precision(p)
+    counts = [scaling.check_gpus(n) for n in counts]
     clients = [client]
 
     def lazy():  # a client would create a missing sqlite store: made after the first read
@@ -63,8 +66,8 @@ def advise(uri: str, campaign: str, gpus: list[str] = (), precisions: list[str] 
 
     sit = situation(uri, campaign, lazy)
     params = logged_params(sit.campaign, lazy())
-    found = [opts.option(sit, g, p, setup_s, params)
-             for g, p in opts.targets(sit, list(gpus), list(precisions))]
+    found = [opts.option(sit, g, p, setup_s, params, n)
+             for g, p, n in opts.targets(sit, list(gpus), list(precisions), counts)]
     _label(found)
     return Advice(sit, found, _notes(sit, params), params, setup_s)
 

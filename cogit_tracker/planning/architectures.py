@@ -48,21 +48,43 @@ class ModelArch:
 
     def param_count(self) -> int:
         """Parameters as `sum(p.numel())` counts them (tied embeddings once)."""
-        h, v, i = self.hidden_size, self.vocab_size, self.intermediate_size
+        return (self.embedding_param_count() + self.num_layers * self.layer_param_count()
+                + self.final_norm_param_count() + self.head_param_count())
+
+    def embedding_param_count(self) -> int:
+        """The input embedding (gpt2: with its learned positions)."""
+        return (self.vocab_size + self.max_positions) * self.hidden_size
+
+    def head_param_count(self) -> int:
+        """The unembedding's own weights: none when tied to the input embedding."""
+        return 0 if self.tie_word_embeddings else self.vocab_size * self.hidden_size
+
+    def final_norm_param_count(self) -> int:
+        """The norm before the unembedding (gpt2's LayerNorm has a bias too)."""
+        return (2 if self.family == "gpt2" else 1) * self.hidden_size
+
+    def layer_param_count(self) -> int:
+        """One decoder block."""
+        h, i = self.hidden_size, self.intermediate_size
         if self.family == "gpt2":
-            per_layer = 2 * h + (h * 3 * h + 3 * h) + (h * h + h) + 2 * h + (h * i + i) + (i * h + h)
-            return v * h + self.max_positions * h + self.num_layers * per_layer + 2 * h
+            return 2 * h + (h * 3 * h + 3 * h) + (h * h + h) + 2 * h + (h * i + i) + (i * h + h)
         q = self.num_heads * self.d_head
         kv = self.num_kv_heads * self.d_head
         attn = h * q + 2 * h * kv + q * h + ((q + 2 * kv) if self.qkv_bias else 0)
-        per_layer = attn + 3 * h * i + 2 * h
-        head = 0 if self.tie_word_embeddings else v * h
-        return v * h + self.num_layers * per_layer + h + head
+        return attn + 3 * h * i + 2 * h
+
+    def layer_replicated_param_count(self) -> int:
+        """What of one block every tensor-parallel GPU holds whole (Megatron-LM's layout): the
+        norms, and gpt2's biases added after a row-parallel all-reduce (attention and MLP
+        output projections). Everything else in the block is split across the GPUs."""
+        h = self.hidden_size
+        return 6 * h if self.family == "gpt2" else 2 * h
 
 
 _QWEN_SRC = "published config.json of Qwen/{}"
 #: Published config.json values (huggingface.co/<name>/blob/main/config.json). Counts these
-#: give equal the model cards' (0.49B, 1.54B, 3.09B, 7.61B, 8.03B, 7.24B, 124M, 134.5M): tested.
+#: give equal the model cards' (0.49B, 1.54B, 3.09B, 7.61B, 8.03B, 70.6B, 7.24B, 124M,
+#: 134.5M): tested.
 KNOWN_MODELS: dict[str, ModelArch] = {
     a.name: a
     for a in [
@@ -76,6 +98,8 @@ KNOWN_MODELS: dict[str, ModelArch] = {
                   qkv_bias=True, source=_QWEN_SRC.format("Qwen2.5-7B-Instruct")),
         ModelArch("meta-llama/Llama-3.1-8B", "llama", 4096, 32, 32, 8, 14336, 128256, False,
                   source="published config.json of meta-llama/Llama-3.1-8B"),
+        ModelArch("meta-llama/Llama-3.1-70B", "llama", 8192, 80, 64, 8, 28672, 128256, False,
+                  source="published config.json of meta-llama/Llama-3.1-70B"),
         ModelArch("mistralai/Mistral-7B-v0.1", "llama", 4096, 32, 32, 8, 14336, 32000, False,
                   source="published config.json of mistralai/Mistral-7B-v0.1"),
         ModelArch("openai-community/gpt2", "gpt2", 768, 12, 12, 12, 3072, 50257, True,

@@ -12,7 +12,7 @@ _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 MAX_PARAMS = 10**15
 #: the largest value each planner count takes
 LIMITS = {"quantum_dim": 10**7, "operators": 10**4, "seq_len": 10**8, "batch": 10**6,
-          "lora_rank": 10**5}
+          "lora_rank": 10**5, "gpus": 4096}
 
 
 def parse_params(value: str | int) -> int:

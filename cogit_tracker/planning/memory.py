@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from .. import schema
 from ..errors import BadInput
 from ..schema import GB, PRECISION_BYTES
 from .architectures import ModelArch, resolve_model
 from .inputs import parse_params, parse_positive_int
+from .parallel import Layout, Part, check_mode, layout
 
 #: Bytes of one activation / KV-cache entry. Quantized weights are de-quantized on the fly and
 #: the arithmetic runs in half precision (bitsandbytes' default compute dtype is fp16).
@@ -91,10 +92,31 @@ class LineItem:
         return self.bytes / GB
 
 
+@dataclass
+class Share:
+    """What each of GPUs `first`..`last` holds (identical GPUs are one share), row for row
+    the plan's items, a row it does not hold at 0. On one GPU the one share is the plan."""
+
+    first: int
+    last: int
+    label: str
+    holds: str
+    items: list[LineItem]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(item.bytes for item in self.items)
+
+    @property
+    def operator_bytes(self) -> int:
+        """Operators with their training state: what moves as one when placed."""
+        return sum(i.bytes for i in self.items if i.kind in ("operators", "operator_training"))
+
+
 @dataclass(frozen=True)
 class GpuFit:
-    """The verdict for one GPU: everything on it, then with the operators where
-    `place_operators` puts them."""
+    """The verdict for one GPU model: its fullest share on it (each GPU of a split holds its
+    share), then with the operators where `place_operators` puts them."""
 
     key: str
     name: str
@@ -124,9 +146,14 @@ class MemoryPlan:
     lora_rank: int | None = None
     checkpointing: bool = False
     train_operators: bool = False
+    gpu_count: int = 1
+    parallel: str = "single"  # single | tensor | pipeline | even (see parallel.py)
+    parallel_reason: str = ""
+    shares: list[Share] = field(default_factory=list)  # what each GPU holds
 
     @property
     def total_bytes(self) -> int:
+        """The whole model on one GPU."""
         return sum(item.bytes for item in self.items)
 
     @property
@@ -138,11 +165,20 @@ class MemoryPlan:
     def other_bytes(self) -> int:
         return self.total_bytes - self.operator_bytes
 
+    @property
+    def fullest(self) -> Share:
+        """The share a GPU must hold for the split to fit: the largest (it has the
+        operators)."""
+        return max(self.shares, key=lambda share: share.total_bytes)
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["total_bytes"] = self.total_bytes
         data["operator_bytes"] = self.operator_bytes
-        for item in data["items"]:
+        data["per_gpu_bytes"] = self.fullest.total_bytes
+        for share, raw in zip(self.shares, data["shares"]):
+            raw["total_bytes"] = share.total_bytes
+        for item in data["items"] + [i for raw in data["shares"] for i in raw["items"]]:
             item["gb"] = round(item["bytes"] / GB, 3)
         return data
 
@@ -155,59 +191,99 @@ def weights_item(label: str, params: int, precision: str) -> LineItem:
     )
 
 
-def kv_cache_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
-    """layers x 2 (K and V) x kv_heads x head_dim x tokens x batch x bytes."""
-    return (arch.num_layers * 2 * arch.num_kv_heads * arch.d_head * seq_len * batch
-            * ACTIVATION_BYTES[precision])
+def _split(count: int, tp: int) -> int:
+    """One GPU's 1/tp of `count` (rounded up)."""
+    return -(-count // tp)
 
 
-def activation_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
+def part_params(arch: ModelArch | None, params: int, part: Part) -> int:
+    """Parameters on a GPU holding `part`. `params` (the whole model's, which --params may
+    override) is spread over the blocks; what lies outside them is counted from the
+    architecture. A tied unembedding on a last stage that is not the first is a copy of the
+    embedding (Megatron-LM keeps one there). Under tensor parallel the norms (and gpt2's
+    positions and row-parallel biases) stay whole, the rest is split."""
+    if arch is None:
+        return _split(params, part.tp)
+    h = arch.hidden_size
+    outside = (arch.embedding_param_count() + arch.final_norm_param_count()
+               + arch.head_param_count())
+    head = arch.head_param_count() or (0 if part.first else arch.vocab_size * h)
+    held = (part.layers * max(params - outside, 0) // arch.num_layers
+            + (arch.embedding_param_count() if part.first else 0)
+            + ((arch.final_norm_param_count() + head) if part.last else 0))
+    whole = (part.layers * arch.layer_replicated_param_count()
+             + (arch.final_norm_param_count() if part.last else 0)
+             + (arch.max_positions * h if part.first else 0))
+    return whole + _split(held - whole, part.tp)
+
+
+def kv_cache_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str,
+                   part: Part | None = None) -> int:
+    """layers x 2 (K and V) x kv_heads x head_dim x tokens x batch x bytes, of the layers
+    `part` holds and its 1/tp of the KV heads."""
+    part = part or Part(arch.num_layers)
+    return (part.layers * 2 * _split(arch.num_kv_heads, part.tp) * arch.d_head * seq_len
+            * batch * ACTIVATION_BYTES[precision])
+
+
+def activation_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str,
+                     part: Part | None = None) -> int:
     """Peak transient tensors of one forward pass over `seq_len` tokens (inference, no autograd):
     one layer's worth at a time, since each layer's outputs free the previous ones.
     Residual stream in and out, q/k/v, the MLP's two intermediate-width tensors (gate and up),
     eager attention scores (heads x seq^2), and the final logits, which HF upcasts to float32.
-    A deliberate upper-ish estimate; fused attention kernels need less."""
+    A deliberate upper-ish estimate; fused attention kernels need less. Under tensor
+    parallel the residual stream is whole on every GPU and the rest 1/tp; the logits are
+    counted whole on the last GPUs (gathered for sampling: an upper bound)."""
+    part = part or Part(arch.num_layers)
     a = ACTIVATION_BYTES[precision]
     tokens = seq_len * batch
-    qkv = (arch.num_heads + 2 * arch.num_kv_heads) * arch.d_head
-    layer = tokens * (2 * arch.hidden_size + qkv + 2 * arch.intermediate_size) * a
-    scores = batch * arch.num_heads * seq_len * seq_len * a
-    logits = tokens * arch.vocab_size * 4
-    return layer + scores + logits
+    qkv = _split((arch.num_heads + 2 * arch.num_kv_heads) * arch.d_head, part.tp)
+    width = 2 * _split(arch.intermediate_size, part.tp)
+    layer = tokens * (2 * arch.hidden_size + qkv + width) * a
+    scores = batch * _split(arch.num_heads, part.tp) * seq_len * seq_len * a
+    logits = tokens * arch.vocab_size * 4 if part.last else 0
+    return (layer + scores if part.layers else 0) + logits
 
 
-def saved_layer_bytes_per_token(arch: ModelArch, precision: str, lora: bool) -> int:
+def saved_layer_bytes_per_token(arch: ModelArch, precision: str, lora: bool,
+                                tp: int = 1) -> int:
     """What autograd keeps of one decoder block for one token until backward reaches it
     (eager attention, HF's modelling code): per norm its float32 input and, when the norm's
     weight trains, its float32 normalised copy, plus its output in the activation dtype; the
     attention's q, k and v repeated to every head, and the heads' output; the MLP's four
     intermediate-width tensors (gate, its activation, up, their product; gpt2's GELU keeps as
-    many). A frozen base under LoRA keeps the same inputs: every adapter's A needs its own."""
+    many). A frozen base under LoRA keeps the same inputs: every adapter's A needs its own.
+    Under tensor parallel (`tp`) the norms' tensors are whole, the heads' and MLP's 1/tp."""
     a = ACTIVATION_BYTES[precision]
-    h, i = arch.hidden_size, arch.intermediate_size
+    h, i = arch.hidden_size, _split(arch.intermediate_size, tp)
     norm = (1 if lora else 2) * h * 4 + h * a
-    return 2 * norm + 4 * arch.num_heads * arch.d_head * a + 4 * i * a
+    return 2 * norm + 4 * _split(arch.num_heads, tp) * arch.d_head * a + 4 * i * a
 
 
-def attention_scores_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
+def attention_scores_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str,
+                           tp: int = 1) -> int:
     """One block's eager attention probabilities kept for backward: softmax's float32 output
     (HF upcasts) and its cast back to the activation dtype when that is not float32."""
     a = ACTIVATION_BYTES[precision]
-    return batch * arch.num_heads * seq_len * seq_len * (4 + (a if a != 4 else 0))
+    return batch * _split(arch.num_heads, tp) * seq_len * seq_len * (4 + (a if a != 4 else 0))
 
 
 def training_activation_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str,
-                              lora: bool, checkpointing: bool) -> int:
-    """Activations kept for backward. Without checkpointing every block's; with it (HF's
-    gradient_checkpointing_enable) each block's input only, plus one block's full set,
-    recomputed while backward passes through it. Fused attention (SDPA, flash) keeps no
-    scores: for them this is an upper bound."""
+                              lora: bool, checkpointing: bool, part: Part | None = None) -> int:
+    """Activations kept for backward by the blocks `part` holds (one batch in flight).
+    Without checkpointing every block's; with it (HF's gradient_checkpointing_enable) each
+    block's input only, plus one block's full set, recomputed while backward passes through
+    it. Fused attention (SDPA, flash) keeps no scores: for them this is an upper bound."""
+    part = part or Part(arch.num_layers)
+    if not part.layers:
+        return 0
     tokens = seq_len * batch
-    block = (tokens * saved_layer_bytes_per_token(arch, precision, lora)
-             + attention_scores_bytes(arch, seq_len, batch, precision))
+    block = (tokens * saved_layer_bytes_per_token(arch, precision, lora, part.tp)
+             + attention_scores_bytes(arch, seq_len, batch, precision, part.tp))
     if not checkpointing:
-        return arch.num_layers * block
-    return arch.num_layers * tokens * arch.hidden_size * ACTIVATION_BYTES[precision] + block
+        return part.layers * block
+    return part.layers * tokens * arch.hidden_size * ACTIVATION_BYTES[precision] + block
 
 
 def training_logits_bytes(arch: ModelArch, seq_len: int, batch: int, precision: str) -> int:
@@ -241,12 +317,15 @@ def plan(
     lora_rank: str | int | None = None,
     checkpointing: bool = False,
     train_operators: bool = False,
+    gpus: str | int = 1,
+    parallel: str = "auto",
 ) -> MemoryPlan:
     """Estimate every line item for a model (name, config dir, or bare parameter count), for
     inference or, with `training`, one training step (the whole model, or rank-`lora_rank`
     adapters), plus `operators` (2 unless given) quantum operators of `quantum_dim` when one is
-    given, trained too with `train_operators`. Every value is checked (BadInput) before
-    anything is computed; `params` overrides the count derived from the architecture."""
+    given, trained too with `train_operators`; split over `gpus` GPUs in the `parallel` layout
+    (auto, tensor, pipeline: parallel.py). Every value is checked (BadInput) before anything
+    is computed; `params` overrides the count derived from the architecture."""
     if not model and params is None:
         raise BadInput("give --model NAME|DIR or --params N (e.g. --params 7.6B)")
     precision = schema.check_precision(precision)
@@ -255,12 +334,15 @@ def plan(
     seq_len = parse_positive_int("seq_len", seq_len)
     batch = parse_positive_int("batch", batch)
     lora_rank = None if lora_rank is None else parse_positive_int("lora_rank", lora_rank)
+    gpus = parse_positive_int("gpus", gpus)
+    parallel = check_mode(parallel)
     _check_training(training, lora_rank, checkpointing, precision, model)
     arch = resolve_model(model) if model else None
     count = parse_params(params) if params is not None else arch.param_count()
     return build_plan(arch, count, precision, quantum_dim=quantum_dim, operators=operators,
                       train_operators=train_operators, training=training, lora_rank=lora_rank,
-                      checkpointing=checkpointing, seq_len=seq_len, batch=batch)
+                      checkpointing=checkpointing, seq_len=seq_len, batch=batch,
+                      split=layout(arch, gpus, parallel))
 
 
 def _operator_count(quantum_dim: int | None, operators: str | int | None,
@@ -297,56 +379,82 @@ def build_plan(arch: ModelArch | None, params: int, precision: str, *,
                quantum_dim: int | None = None, operators: int = 0,
                train_operators: bool = False, training: bool = False,
                lora_rank: int | None = None, checkpointing: bool = False,
-               seq_len: int = DEFAULT_SEQ_LEN, batch: int = DEFAULT_BATCH) -> MemoryPlan:
-    """The arithmetic on already-checked values. Without an architecture (a bare --params,
+               seq_len: int = DEFAULT_SEQ_LEN, batch: int = DEFAULT_BATCH,
+               split: Layout | None = None) -> MemoryPlan:
+    """The arithmetic on already-checked values: the whole model's items, then each GPU's
+    share of the `split` (one GPU unless given). Without an architecture (a bare --params,
     inference only) the KV cache and activations cannot be sized and are left out, which the
     table says."""
+    split = split or layout(arch, 1)
     label = arch.name.split("/")[-1] if arch else f"{params / 1e9:.2f}B-param model"
-    items = [weights_item(label, params, precision)]
-    if training:
-        items += training_items(arch, params, precision, lora_rank, checkpointing, seq_len,
-                                batch)
-    elif arch:
-        items.append(LineItem(
-            "KV cache", "kv_cache", kv_cache_bytes(arch, seq_len, batch, precision),
-            f"{seq_len} tokens x batch {batch}"))
-        items.append(LineItem(
-            "Activations (one forward)", "activations",
-            activation_bytes(arch, seq_len, batch, precision), "one layer's peak + logits"))
-    if quantum_dim:
-        items += operator_items(quantum_dim, operators, train_operators)
-    items.append(LineItem("CUDA context", "cuda_context", CUDA_CONTEXT_BYTES, CUDA_CONTEXT_SOURCE))
-    return MemoryPlan(
+    p = MemoryPlan(
         model=arch.name if arch else label, params=params, precision=precision,
         quantum_dim=quantum_dim, operators=operators, training=training, seq_len=seq_len,
-        batch=batch, items=items, arch=arch, lora_rank=lora_rank, checkpointing=checkpointing,
-        train_operators=train_operators,
+        batch=batch, items=[], arch=arch, lora_rank=lora_rank, checkpointing=checkpointing,
+        train_operators=train_operators, gpu_count=split.groups[-1].last + 1,
+        parallel=split.mode, parallel_reason=split.reason,
     )
+    ops = operator_items(quantum_dim, operators, train_operators) if quantum_dim else []
+    context = LineItem("CUDA context", "cuda_context", CUDA_CONTEXT_BYTES, CUDA_CONTEXT_SOURCE)
+    p.items = model_items(p, label, Part(arch.num_layers if arch else 0)) + ops + [context]
+    p.shares = [Share(g.first, g.last, g.label, g.holds, model_items(p, label, g.part))
+                for g in split.groups]
+    fullest = max(p.shares, key=lambda share: share.total_bytes)
+    for share in p.shares:  # the operators on the fullest GPU: an upper bound for the split
+        held = ops if share is fullest else [replace(i, bytes=0, note=f"on {fullest.label}")
+                                             for i in ops]
+        share.items += held + [context]
+    return p
+
+
+def model_items(p: MemoryPlan, label: str, part: Part) -> list[LineItem]:
+    """The model's rows (weights, then the training step's or the KV cache and activations)
+    for a GPU holding `part` of it."""
+    arch, tokens = p.arch, f"{p.seq_len} tokens x batch {p.batch}"
+    items = [weights_item(label, part_params(arch, p.params, part), p.precision)]
+    if p.training:
+        return items + training_items(arch, p.params, p.precision, p.lora_rank,
+                                      p.checkpointing, p.seq_len, p.batch, part)
+    if arch:
+        items.append(LineItem("KV cache", "kv_cache",
+                              kv_cache_bytes(arch, p.seq_len, p.batch, p.precision, part),
+                              tokens))
+        items.append(LineItem("Activations (one forward)", "activations",
+                              activation_bytes(arch, p.seq_len, p.batch, p.precision, part),
+                              "one layer's peak + logits"))
+    return items
 
 
 def training_items(arch: ModelArch, params: int, precision: str, lora_rank: int | None,
-                   checkpointing: bool, seq_len: int, batch: int) -> list[LineItem]:
+                   checkpointing: bool, seq_len: int, batch: int,
+                   part: Part | None = None) -> list[LineItem]:
     """One AdamW step of the model: what trains (the weights, or adapters beside frozen
     ones), its gradients, moments and the optimizer's workspace, the activations and logits
     kept for backward, and, as a negative row, what is never held at once. The peak is
     weights + moments + the larger of (activations + logits + the unembedding's gradient,
     made first in backward) and (gradients + workspace, at the step): backward frees each
-    block's activations as it fills that block's gradients."""
+    block's activations as it fills that block's gradients. On a GPU holding `part` of the
+    model, all of these are its share's (LoRA adapters whole for its blocks, an upper bound
+    under tensor parallel, which splits one of each pair)."""
+    part = part or Part(arch.num_layers)
     lora = lora_rank is not None
     trained_precision = ADAPTER_PRECISION if lora else precision
-    trained = arch.lora_param_count(lora_rank) if lora else params
+    trained = (arch.lora_param_count(lora_rank) // arch.num_layers * part.layers if lora
+               else part_params(arch, params, part))
     one = int(math.ceil(trained * PRECISION_BYTES[trained_precision]))
     what = (f"{trained / 1e6:.2f}M adapter params" if lora else f"{trained / 1e9:.2f}B params")
     dtype = trained_precision.upper()
     items = []
     if lora:
         items.append(LineItem(f"LoRA adapters (rank {lora_rank}, {dtype})", "adapters", one,
-                              f"every block Linear, {arch.num_layers} blocks"))
+                              f"every block Linear, {part.layers} blocks"))
     tokens = f"{seq_len} tokens x batch {batch}"
-    acts = training_activation_bytes(arch, seq_len, batch, precision, lora, checkpointing)
-    other = training_activation_bytes(arch, seq_len, batch, precision, lora, not checkpointing)
-    logits = training_logits_bytes(arch, seq_len, batch, precision)
-    head = 0 if lora else arch.vocab_size * arch.hidden_size * int(PRECISION_BYTES[precision])
+    acts = training_activation_bytes(arch, seq_len, batch, precision, lora, checkpointing, part)
+    other = training_activation_bytes(arch, seq_len, batch, precision, lora, not checkpointing,
+                                      part)
+    logits = training_logits_bytes(arch, seq_len, batch, precision) if part.last else 0
+    head = 0 if lora or not part.last else (_split(arch.vocab_size * arch.hidden_size, part.tp)
+                                            * int(PRECISION_BYTES[precision]))
     overlap = min(acts + logits, 2 * one - head)  # the sum of the rows less that peak
     items += [
         LineItem(f"Gradients ({dtype})", "gradients", one, f"{what} x "
@@ -403,11 +511,13 @@ def place_operators(operator_bytes: int, device: str, free_bytes: int | None = N
 
 
 def gpu_fit(memory_plan: MemoryPlan, spec) -> GpuFit:
-    """Verdict for one catalog GPU (`spec` has key, name, vram_gb)."""
+    """Verdict for one catalog GPU model (`spec` has key, name, vram_gb): every GPU of the
+    plan is one of these, so its fullest share must fit."""
     vram = int(spec.vram_gb * GB)
-    total = memory_plan.total_bytes
-    device = place_operators(memory_plan.operator_bytes, "cuda", vram - memory_plan.other_bytes)
-    placed = total if device == "cuda" else memory_plan.other_bytes
+    share = memory_plan.fullest
+    total, other = share.total_bytes, share.total_bytes - share.operator_bytes
+    device = place_operators(share.operator_bytes, "cuda", vram - other)
+    placed = total if device == "cuda" else other
     return GpuFit(spec.key, spec.name, vram, total <= vram, vram - total, device, placed,
                   placed <= vram)
 
@@ -428,9 +538,15 @@ def plan_for_gpus(memory_plan: MemoryPlan, gpu: str | None = None,
 
 
 def replan(memory_plan: MemoryPlan, precision: str) -> MemoryPlan:
-    """The same run at another precision (for advice on what would fit)."""
+    """The same run, on the same GPUs, at another precision (for advice on what would fit)."""
     p = memory_plan
     return build_plan(p.arch, p.params, precision, quantum_dim=p.quantum_dim,
                       operators=p.operators, train_operators=p.train_operators,
                       training=p.training, lora_rank=p.lora_rank,
-                      checkpointing=p.checkpointing, seq_len=p.seq_len, batch=p.batch)
+                      checkpointing=p.checkpointing, seq_len=p.seq_len, batch=p.batch,
+                      split=layout(p.arch, p.gpu_count, _mode_of(p)))
+
+
+def _mode_of(p: MemoryPlan) -> str:
+    """The layout to ask for again: the one the plan has (auto picks the rest)."""
+    return p.parallel if p.parallel in ("tensor", "pipeline") else "auto"

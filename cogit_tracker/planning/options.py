@@ -7,9 +7,12 @@ The log weighed "wait 2 hours, $1.78" against "H100, 5-10 min, ~$0.50" by hand. 
 the phases it would run (`scaling.py`) and adds the set-up time. A move reruns the phase that
 was running (its time so far is lost) and reuses the finished ones, as the log did; a change
 of precision reruns every phase, since phase 1's activations come from the model's weights.
+An option on N GPUs (`advise --gpus N`, key `NxGPU`) is priced at N x the GPU's rate, its
+time scaled by the count as `project --gpus` scales it.
 """
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 
@@ -26,11 +29,12 @@ DEFAULT_SETUP_MIN = 5.0   # the log's H100 set-up ("setup: 5 min")
 
 @dataclass
 class Option:
-    key: str                     # continue | GPU | precision | GPU/precision
+    key: str                     # continue | [Nx]GPU | precision | [Nx]GPU/precision
     kind: str                    # continue | move | precision
     title: str
     gpu: str
     precision: str
+    gpus: int = 1                # how many of `gpu`, each billed at its rate
     phases: dict[str, float | None] = field(default_factory=dict)  # seconds each, here or there
     setup_s: float = 0.0
     fits: bool = True
@@ -53,48 +57,64 @@ class Option:
         return sum(sec for sec in self.phases.values() if sec is not None) + self.setup_s
 
 
-def parse_key(key: str, sit: Situation) -> tuple[str | None, str | None]:
-    """`continue`, a GPU key, a precision or `GPU/precision` -> (GPU or None for here,
-    precision or None for as measured); anything else is bad input."""
+#: `2xh100-sxm`: a GPU count before a catalog key.
+_COUNT_KEY = re.compile(r"(\d+)x(.+)")
+
+
+def parse_key(key: str, sit: Situation) -> tuple[str | None, str | None, int | None]:
+    """`continue`, a GPU key (`NxGPU` for N of it), a precision or `GPU/precision` -> (GPU or
+    None for here, precision or None for as measured, GPU count or None for as it ran);
+    anything else is bad input."""
     if key == "continue":
-        return None, None
+        return None, None, None
     gpu, _, precision = key.partition("/")
     if not precision and s.precision_of(gpu):
-        return None, s.check_precision(gpu, "--choose precision")
-    gpu = None if gpu == sit.gpu else catalog.get(gpu).key
-    return gpu, s.check_precision(precision, "--choose precision") if precision else None
+        return None, s.check_precision(gpu, "--choose precision"), None
+    counted = _COUNT_KEY.fullmatch(gpu)
+    count = None
+    if counted and gpu not in catalog.load():
+        count, gpu = scaling.check_gpus(counted.group(1)), counted.group(2)
+    gpu = None if gpu == sit.gpu and count is None else catalog.get(gpu).key
+    return gpu, s.check_precision(precision, "--choose precision") if precision else None, count
 
 
-def targets(sit: Situation, gpus: list[str], precisions: list[str]) -> list[tuple]:
-    """(GPU or None, precision or None) per option: continue; each precision here (given, or
-    every one lighter than the campaign's); each GPU at this precision (given, or the whole
-    catalog); and each GPU at each precision when both were given."""
+def targets(sit: Situation, gpus: list[str], precisions: list[str],
+            counts: list[int] = ()) -> list[tuple]:
+    """(GPU or None, precision or None, GPU count or None) per option: continue; each
+    precision here (given, or every one lighter than the campaign's); each GPU at this
+    precision (given, or the whole catalog); each GPU at each precision when both were
+    given; and each GPU (given, or the catalog) at each count given."""
     here = sit.gpu
     picked = [catalog.get(g).key for g in gpus]
     chosen = [s.check_precision(p) for p in precisions]
     lighter = [p for p, b in s.PRECISION_BYTES.items()
                if b < s.PRECISION_BYTES.get(sit.precision, 0)]
-    out = [(None, None)]
-    out += [(None, p) for p in (chosen or lighter) if p != sit.precision]
-    out += [(g, None) for g in (picked or sorted(catalog.load())) if g != here]
+    out = [(None, None, None)]
+    out += [(None, p, None) for p in (chosen or lighter) if p != sit.precision]
+    out += [(g, None, None) for g in (picked or sorted(catalog.load())) if g != here]
     if picked and chosen:
-        out += [(g, p) for g in picked for p in chosen if g != here and p != sit.precision]
+        out += [(g, p, None) for g in picked for p in chosen
+                if g != here and p != sit.precision]
+    out += [(g, None, n) for n in counts for g in (picked or sorted(catalog.load()))
+            if (g, n) != (here, sit.count)]
     return list(dict.fromkeys(out))
 
 
 def option(sit: Situation, gpu: str | None, precision: str | None, setup_s: float,
-           params: dict[str, str]) -> Option:
-    """One option, with every figure and what it assumed."""
-    if gpu is None and precision in (None, sit.precision):
+           params: dict[str, str], gpus: int | None = None) -> Option:
+    """One option, on `gpus` of the GPU (None: as many as the campaign ran on), with every
+    figure and what it assumed."""
+    if gpu is None and precision in (None, sit.precision) and gpus in (None, sit.count):
         return _continue(sit)
     here = sit.gpu if gpu is None else gpu
-    mv = scaling.move(sit.campaign, here, precision, params)
+    mv = scaling.move(sit.campaign, here, precision, params, gpus)
     kind = "precision" if mv.new_precision != sit.precision else "move"
     works = sit.work if kind == "precision" else sit.left()
-    rate = sit.rate if gpu is None else mv.target.usd_per_hour
-    key = "/".join(k for k in (gpu, precision if kind == "precision" else None) if k)
-    opt = Option(key, kind, _title(kind, gpu, mv.new_precision, sit), here, mv.new_precision,
-                 setup_s=setup_s)
+    rate = sit.rate if here == sit.gpu else mv.target.usd_per_hour  # per GPU
+    where = f"{mv.target_count}x{here}" if mv.target_count != sit.count else gpu
+    key = "/".join(k for k in (where, precision if kind == "precision" else None) if k)
+    opt = Option(key, kind, _title(kind, _count_words(mv, here, gpu), mv.new_precision, sit),
+                 here, mv.new_precision, gpus=mv.target_count, setup_s=setup_s)
     checked = []
     for w in works:
         sec, fits, note, peak = _scaled(w, mv)
@@ -136,7 +156,7 @@ def _binding(checked: list[tuple[bool, float, str]]) -> str:
 def _continue(sit: Situation) -> Option:
     ended = not sit.running
     opt = Option("continue", "continue", "run it again here" if ended else "continue here",
-                 sit.gpu, sit.precision, fit_note="as measured here")
+                 sit.gpu, sit.precision, gpus=sit.count, fit_note="as measured here")
     for w in sit.left():
         opt.phases[w.name] = w.full_s if ended else w.left_s
         if opt.phases[w.name] is None:
@@ -154,10 +174,17 @@ def _continue(sit: Situation) -> Option:
     return opt
 
 
+def _count_words(mv: scaling.Move, here: str, gpu: str | None) -> str | None:
+    """The GPU as the title names it: `2 x h100-sxm` when the count changes."""
+    if mv.target_count != mv.count:
+        return f"{mv.target_count} x {here}"
+    return gpu
+
+
 def _cost(opt: Option, sit: Situation, rate: float | None) -> None:
     if rate is None or not opt.fits:
         return
-    per_s = rate * sit.count / 3600
+    per_s = rate * opt.gpus / 3600
     opt.run_usd = sum(sec for sec in opt.phases.values() if sec is not None) * per_s
     opt.cost_usd = opt.run_usd + opt.setup_s * per_s
     opt.total_usd = sit.spent_usd + opt.cost_usd
@@ -186,9 +213,10 @@ def _assumed(opt: Option, sit: Situation, mv: scaling.Move, rate: float | None) 
     else:
         out.append("the campaign has ended: every phase runs again")
     out.append(scaling.factor_line(mv))
+    out.append(scaling.gpus_line(mv))
     money = "no rate known: cost not projected" if rate is None else f"${rate:.2f}/h"
     out.append(f"set-up {opt.setup_s / 60:g} min (--setup-min), billed at {money} x "
-               f"{sit.count} GPU(s)")
+               f"{opt.gpus} GPU(s)")
     if opt.unknown:
         out.append(f"not counted (no measurement): {', '.join(opt.unknown)}")
     return out

@@ -64,7 +64,13 @@ def title(memory_plan: MemoryPlan) -> str:
         doing += f", {p.seq_len} tokens x batch {p.batch}"
     ops = (f", quantum_dim {p.quantum_dim}, {p.operators} operator(s)"
            f"{' trained' if p.train_operators else ''}" if p.operators else "")
-    return f"Memory plan: {p.model}, {p.precision}, {doing}{ops}"
+    split = f", on {p.gpu_count} GPUs ({PARALLEL_WORDS[p.parallel]})" if p.gpu_count > 1 else ""
+    return f"Memory plan: {p.model}, {p.precision}, {doing}{ops}{split}"
+
+
+#: How the title names each layout (parallel.py).
+PARALLEL_WORDS = {"tensor": "tensor parallel", "pipeline": "pipeline parallel",
+                  "even": "split evenly, layout unknown"}
 
 
 #: Why the log's "1.4 GB per operator" is twice the truth; printed under every table.
@@ -98,9 +104,25 @@ VRAM_UNIT_NOTE = (
 )
 
 
+#: Printed under a plan split over several GPUs: what each share counts, and what it does not.
+PARALLEL_NOTE = (
+    "Each GPU holds its share: under tensor parallel 1/N of every layer's weights, KV heads, "
+    "attention and MLP activations (and, training, of their gradients and AdamW state), the "
+    "norms and the residual stream whole; under pipeline parallel its stage's layers, their "
+    "KV cache and activations, the embedding on the first and the head and logits on the "
+    "last (a tied head as its own copy). Logits are counted whole where they are made (an "
+    "upper bound: Megatron-LM's vocab-parallel loss keeps 1/N); operators on the fullest GPU; "
+    "a CUDA context on every GPU. Not counted: communication buffers (NCCL) and the "
+    "all-reduce's temporaries; pipeline micro-batching (one batch in flight: with a 1F1B "
+    "schedule the first stage keeps up to N micro-batches' activations). Data parallel "
+    "(a whole replica per GPU) needs what one GPU needs: plan it with --gpus 1."
+)
+
+
 def notes(memory_plan: MemoryPlan) -> list[str]:
-    """What is printed under a plan: what applies of the operator, training and unit notes."""
-    out = []
+    """What is printed under a plan: what applies of the operator, training, split and unit
+    notes."""
+    out = [PARALLEL_NOTE] if memory_plan.gpu_count > 1 else []
     if memory_plan.operators:
         out.append(LOG_OPERATOR_NOTE)
     if memory_plan.train_operators:

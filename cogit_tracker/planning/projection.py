@@ -41,17 +41,18 @@ class PhaseProjection:
 
 
 def project(campaign: Campaign, to: str, precision: str | None = None,
-            params: dict[str, str] | None = None) -> dict:
-    """The projection as a plain dict (what `--log` stores and `check_against` reads back).
-    `params` (the phases' logged quantum_dim, n_params, model_source) let the memory planner
-    check the fit and the weights' change move the peak."""
-    mv = scaling.move(campaign, to, precision, params or {})
+            params: dict[str, str] | None = None, gpus: int | str | None = None) -> dict:
+    """The projection as a plain dict (what `--log` stores and `check_against` reads back),
+    onto `gpus` of the target (default: as many as the campaign ran on). `params` (the
+    phases' logged quantum_dim, n_params, model_source) let the memory planner check the fit
+    and the weights' change move the peak."""
+    mv = scaling.move(campaign, to, precision, params or {}, gpus)
     phases = [_phase(ph, mv) for ph in campaign.phases]
     all_fit = all(p.fits for p in phases)
     measured_s = sum(p.measured_s for p in phases if p.measured_s is not None)
     total_s = sum(p.projected_s for p in phases if p.projected_s is not None) if all_fit else None
     rate = mv.target.usd_per_hour
-    usd = None if total_s is None or rate is None else total_s / 3600 * rate * mv.count
+    usd = None if total_s is None or rate is None else total_s / 3600 * rate * mv.target_count
     peaks = [p.predicted_peak_gb for p in phases if p.predicted_peak_gb is not None]
     return {
         "kind": "cogit.projection", "version": 1,
@@ -59,7 +60,8 @@ def project(campaign: Campaign, to: str, precision: str | None = None,
         "campaign": {"label": campaign.label, "run_id": campaign.run_id, "uid": campaign.uid,
                      "model": campaign.attr("model")},
         "source": {**mv.source.as_dict(), "precision": mv.old_precision, "gpu_count": mv.count},
-        "target": {**mv.target.as_dict(), "precision": mv.new_precision, "gpu_count": mv.count},
+        "target": {**mv.target.as_dict(), "precision": mv.new_precision,
+                   "gpu_count": mv.target_count, "parallel": mv.layout},
         "phases": [asdict(p) for p in phases],
         "total": {"measured_s": measured_s, "projected_s": total_s, "projected_usd": usd,
                   "measured_usd": campaign.totals().cost_usd, "fits": all_fit,
@@ -76,7 +78,7 @@ def _phase(ph: Phase, mv: scaling.Move) -> PhaseProjection:
     t = ph.figures.duration_s
     projected = t * factor if fits and t is not None else None
     rate = mv.target.usd_per_hour
-    usd = None if projected is None or rate is None else projected / 3600 * rate * mv.count
+    usd = None if projected is None or rate is None else projected / 3600 * rate * mv.target_count
     return PhaseProjection(ph.name, ph.status_text, bound, reason, t, ph.figures.cost_usd,
                            factor if fits else None, projected, usd, fits, note,
                            scaling.predicted_peak(ph, mv, plan) if fits else None)
@@ -103,12 +105,17 @@ def as_table(doc: dict) -> Table:
                Column("measured_usd", "measured $", "usd"),
                Column("projected_usd", "projected $", "usd")]
     src, dst = doc["source"], doc["target"]
-    title = (f"{doc['campaign']['label']}: {src['key']} {src['precision']} -> "
-             f"{dst['key']} {dst['precision']}")
+    title = (f"{doc['campaign']['label']}: {_gpus(src)}{src['key']} {src['precision']} -> "
+             f"{_gpus(dst)}{dst['key']} {dst['precision']}")
     notes = ["Assumptions:"] + [f"  {a}" for a in doc["assumptions"]]
     return Table(title, columns, rows, notes,
                  data={k: doc[k] for k in ("campaign", "source", "target", "total",
                                            "assumptions")})
+
+
+def _gpus(side: dict) -> str:
+    """"2 x " before a key when a side has more than one GPU."""
+    return f"{side['gpu_count']} x " if side["gpu_count"] > 1 else ""
 
 
 def log(doc: dict, client) -> str:
@@ -130,9 +137,10 @@ def logged_params(campaign: Campaign, client) -> dict[str, str]:
 
 
 def make_projection(uri: str, campaign: str, to: str, precision: str | None = None,
-                    log_it: bool = False, experiments=(), client=None) -> Table:
-    """`cogit-log project`: project one campaign; with `log_it`, store the JSON on its run and
-    record it as a prediction for the track record."""
+                    log_it: bool = False, experiments=(), client=None,
+                    gpus: int | str | None = None) -> Table:
+    """`cogit-log project`: project one campaign (onto `gpus` of the target); with `log_it`,
+    store the JSON on its run and record it as a prediction for the track record."""
     from mlflow.tracking import MlflowClient
 
     from ..reports.model import load
@@ -140,12 +148,14 @@ def make_projection(uri: str, campaign: str, to: str, precision: str | None = No
 
     if precision is not None:
         precision = s.check_precision(precision)
+    if gpus is not None:
+        gpus = scaling.check_gpus(gpus)
     found = load(uri, experiments or None, [campaign], client=client)
     if len(found) > 1:
         raise BadInput(f"campaign {campaign!r} names {len(found)} runs; accepted: one run id "
                        f"or uid ({', '.join(c.run_id for c in found[:4])})")
     client = client or MlflowClient(tracking_uri=uri)
-    doc = project(found[0], to, precision, logged_params(found[0], client))
+    doc = project(found[0], to, precision, logged_params(found[0], client), gpus)
     table = as_table(doc)
     if log_it:
         prediction = track.from_projection(doc)  # checked before anything is written

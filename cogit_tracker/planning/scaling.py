@@ -16,6 +16,13 @@ it:
 A GPU-less campaign is scaled from the host speed it measured at its start; it can also be
 "moved" onto its own host (`none`) at another precision, which is how CPU-only machines get
 checkable predictions.
+
+Onto another number of GPUs (`--gpus N`), each in the layout the memory planner picks for the
+model (`parallel.py`): compute- and memory-bound time scale with the count ratio, linearly,
+which is an upper bound on the speed-up (the all-reduces of tensor parallel are not counted);
+under pipeline parallel not at all, since one batch passes the stages in turn (GPipe's
+micro-batching recovers part of it, Huang et al. 2019; not modelled). Host-bound phases are
+unchanged.
 """
 from __future__ import annotations
 
@@ -26,7 +33,9 @@ from ..errors import BadInput
 from ..machine import catalog
 from ..machine.catalog import GpuSpec
 from ..reports.model import Campaign, Phase
-from . import memory
+from . import memory, parallel
+from .architectures import resolve_model
+from .inputs import parse_positive_int
 
 HOST_VRAM_GB = 1.0
 
@@ -39,10 +48,12 @@ class Move:
     target: GpuSpec
     old_precision: str
     new_precision: str
-    count: int                   # GPUs (a CPU run projects onto one)
+    count: int                   # GPUs it ran on (a CPU run counts as one)
     model: str | None            # what the planner reads: the logged model source, else name
     quantum_dim: int | None
     n_params: int | None
+    target_count: int = 1        # GPUs it would run on
+    layout: str = "single"       # how the planner splits the model over them (parallel.py)
 
     @property
     def on_cpu(self) -> bool:
@@ -99,16 +110,38 @@ def target_spec(campaign: Campaign, to: str) -> GpuSpec:
     return source
 
 
-def move(campaign: Campaign, to: str, precision: str | None, params: dict[str, str]) -> Move:
-    """The move of `campaign` to GPU `to` (or `none`) at `precision` (default: as measured);
-    `params` are the phases' logged params (quantum_dim, n_params, model_source)."""
+def move(campaign: Campaign, to: str, precision: str | None, params: dict[str, str],
+         gpus: int | str | None = None) -> Move:
+    """The move of `campaign` to GPU `to` (or `none`) at `precision` (default: as measured)
+    on `gpus` of them (default: as many as it ran on); `params` are the phases' logged params
+    (quantum_dim, n_params, model_source)."""
     old = measured_precision(campaign)
     new = s.check_precision(precision) if precision is not None else old
+    count = max(int(campaign.attr("gpu.count") or 1), 1)
+    target_count = count if gpus is None else check_gpus(gpus)
+    target = target_spec(campaign, to)
+    if target.key == s.NO_GPU and target_count != 1:
+        raise BadInput(f"--gpus {target_count} with --to {to}: a host is one machine; "
+                       f"accepted: --gpus with a catalog GPU key")
     number = lambda key: int(params[key]) if params.get(key, "").isdigit() else None  # noqa: E731
-    return Move(source_spec(campaign), target_spec(campaign, to), old, new,
-                max(int(campaign.attr("gpu.count") or 1), 1),
-                params.get("model_source") or campaign.attr("model"),
-                number("quantum_dim"), number("n_params"))
+    model = params.get("model_source") or campaign.attr("model")
+    return Move(source_spec(campaign), target, old, new, count, model,
+                number("quantum_dim"), number("n_params"), target_count,
+                layout_of(model, target_count))
+
+
+def check_gpus(gpus: int | str) -> int:
+    """A GPU count to project onto, refused in one line like every planner count."""
+    return parse_positive_int("gpus", gpus)
+
+
+def layout_of(model: str | None, gpus: int) -> str:
+    """The planner's layout for `model` on `gpus` GPUs; `even` when it cannot read the model
+    (or cannot split it that way), where the count ratio is all there is to go by."""
+    try:
+        return parallel.layout(resolve_model(model) if model else None, gpus).mode
+    except BadInput:
+        return "even"
 
 
 def classify(phase: Phase, on_cpu: bool = False) -> tuple[str, str]:
@@ -129,7 +162,17 @@ def factor(bound: str, mv: Move) -> float:
     """Projected time / measured time for a phase of this bound."""
     return {"host": 1.0,
             "memory": mv.source.bandwidth_gbs / mv.target.bandwidth_gbs * mv.w_ratio,
-            "compute": mv.source.fp16_tflops / mv.target.fp16_tflops}[bound]
+            "compute": mv.source.fp16_tflops / mv.target.fp16_tflops}[bound] * \
+        gpu_factor(bound, mv)
+
+
+def gpu_factor(bound: str, mv: Move) -> float:
+    """What the change of GPU count does to a phase's time: the count ratio (linear, an upper
+    bound on the speed-up), except for host-bound phases and under pipeline parallel, where
+    one batch passes the stages in turn."""
+    if bound == "host" or mv.layout == "pipeline":
+        return 1.0
+    return mv.count / mv.target_count
 
 
 def plan_for(mv: Move, training: bool) -> memory.MemoryPlan | None:
@@ -139,26 +182,29 @@ def plan_for(mv: Move, training: bool) -> memory.MemoryPlan | None:
         return None
     try:
         return memory.plan(model=mv.model, precision=mv.new_precision,
-                           quantum_dim=mv.quantum_dim, train_operators=training)
+                           quantum_dim=mv.quantum_dim, train_operators=training,
+                           gpus=mv.target_count)
     except BadInput:  # e.g. a model the planner does not know and no local config.json
         return None
 
 
 def planner_verdict(plan: memory.MemoryPlan, target: GpuSpec) -> tuple[bool, str]:
     fit = memory.gpu_fit(plan, target)
-    need, have = plan.total_bytes / s.GB, target.vram_gb
+    need, have = plan.fullest.total_bytes / s.GB, target.vram_gb
+    each = f" per GPU ({plan.gpu_count}, {plan.parallel})" if plan.gpu_count > 1 else ""
     if fit.fits:
-        return True, f"plan {need:.1f} of {have:g} GB"
+        return True, f"plan {need:.1f} of {have:g} GB{each}"
     if fit.fits_placed:
-        return True, f"plan {need:.1f} > {have:g} GB; fits with operators on CPU"
-    return False, f"plan needs {fit.gpu_bytes_placed / s.GB:.1f} > {have:g} GB"
+        return True, f"plan {need:.1f} > {have:g} GB{each}; fits with operators on CPU"
+    return False, f"plan needs {fit.gpu_bytes_placed / s.GB:.1f} > {have:g} GB{each}"
 
 
 def fit(phase: Phase, mv: Move, plan: memory.MemoryPlan | None) -> tuple[bool, str]:
-    """The planner's verdict first; then the measured peak (VRAM; for a CPU run its RAM peak,
-    an upper bound that includes the interpreter), scaled by the bytes-per-weight ratio when
-    the precision changes (conservative: activations do not shrink with the weights), must fit
-    in the target's memory x GPU count (a host's RAM)."""
+    """The planner's verdict first; then the measured peak (VRAM, one GPU's: the largest over
+    a job's ranks; for a CPU run its RAM peak, an upper bound that includes the interpreter),
+    scaled by the bytes-per-weight ratio when the precision changes (conservative:
+    activations do not shrink with the weights) and by source / target GPUs when the count
+    changes (an even split), must fit in one target GPU's memory (a host's RAM)."""
     notes = []
     if plan is not None:
         ok, note = planner_verdict(plan, mv.target)
@@ -166,7 +212,7 @@ def fit(phase: Phase, mv: Move, plan: memory.MemoryPlan | None) -> tuple[bool, s
             return False, note
         notes.append(note)
     peak = phase.figures.ram_peak_gb if mv.on_cpu else phase.figures.vram_peak_gb
-    have, ratio = mv.target.vram_gb * mv.count, mv.w_ratio
+    have, ratio = mv.target.vram_gb, mv.w_ratio * mv.count / mv.target_count
     unit = "GB RAM" if mv.to_host else "GB"
     if peak is None:
         notes.append("no peak logged")
@@ -178,32 +224,34 @@ def fit(phase: Phase, mv: Move, plan: memory.MemoryPlan | None) -> tuple[bool, s
 
 
 def predicted_peak(phase: Phase, mv: Move, plan: memory.MemoryPlan | None) -> float | None:
-    """The peak this phase should reach after the move, GB: on the same kind of device, the
-    measured peak changed by the weights' change (n_params x the bytes-per-weight difference;
-    x the bytes ratio when n_params was not logged); from a CPU onto a GPU, what the planner
-    puts on the GPU once the operators are placed."""
+    """The peak this phase should reach after the move, GB, on one GPU: on the same kind of
+    device, the measured peak changed by the weights' change (n_params x the bytes-per-weight
+    difference; x the bytes ratio when n_params was not logged), spread over the target's
+    GPUs when the count changes; from a CPU onto a GPU, what the planner puts on the fullest
+    GPU once the operators are placed."""
     if mv.on_cpu and not mv.to_host:
         return memory.gpu_fit(plan, mv.target).gpu_bytes_placed / s.GB if plan else None
     peak = phase.figures.ram_peak_gb if mv.on_cpu else phase.figures.vram_peak_gb
     if peak is None:
         return None
+    spread = mv.count / mv.target_count
     if mv.n_params is None:
-        return peak * mv.w_ratio
+        return peak * mv.w_ratio * spread
     change = mv.n_params * (s.PRECISION_BYTES[mv.new_precision]
                             - s.PRECISION_BYTES.get(mv.old_precision, 0.0))
-    return peak + change / s.GB
+    return (peak * mv.count + change / s.GB) / mv.target_count
 
 
 #: How every projection scales and fits, whatever the GPUs.
 RULES = [
     f"host-bound: VRAM peak < {HOST_VRAM_GB:g} GB; memory-bound: logged tokens_per_s; "
     f"else compute-bound",
-    "same batch sizes, code and GPU count; both devices reach the same fraction of their peak",
+    "same batch sizes and code; both devices reach the same fraction of their peak",
     "compute-bound phases run at the FP16 tensor rate whatever the precision "
     "(int8/int4 weights are dequantized to FP16 for the matmul)",
     "fit: the memory planner (model, quantum_dim, precision; the train phase with gradients "
-    "and Adam) when the run recorded them, and the measured peak x bytes/weight ratio <= "
-    "target memory x GPU count",
+    "and Adam; each GPU's share of a split) when the run recorded them, and the measured "
+    "peak (one GPU's) x bytes/weight ratio x source/target GPUs <= one target GPU's memory",
     "predicted peak: the measured peak plus the weights' change (n_params x bytes/weight "
     "difference) on the same kind of device; from a CPU onto a GPU, the planner's total",
 ]
@@ -223,7 +271,7 @@ def source_line(mv: Move) -> str:
 def target_line(mv: Move) -> str:
     dst = mv.target
     rate = "no rate known, cost not projected" if dst.usd_per_hour is None \
-        else f"${dst.usd_per_hour:.2f}/h x {mv.count} GPU(s)"
+        else f"${dst.usd_per_hour:.2f}/h x {mv.target_count} GPU(s)"
     if mv.to_host:
         return f"target: the same host, {rate}"
     return (f"target {dst.key}: {dst.fp16_tflops:g} dense FP16 TFLOPS, "
@@ -236,5 +284,20 @@ def factor_line(mv: Move) -> str:
             f"{mv.old_precision}->{mv.new_precision} = {mv.w_ratio:g}); host-bound x1")
 
 
+def gpus_line(mv: Move) -> str:
+    """What the GPU count does, said whether or not it changes."""
+    if mv.target_count == mv.count:
+        return f"GPU count unchanged ({mv.count}): time not scaled for it"
+    if mv.layout == "pipeline":
+        how = ("x1 (pipeline parallel: one batch passes the stages in turn; GPipe's "
+               "micro-batching, not modelled, recovers part of it)")
+    else:
+        known = "layout unknown" if mv.layout == "even" else f"{mv.layout} parallel"
+        how = (f"x{mv.count}/{mv.target_count} ({known}): linear, an upper bound on the "
+               f"speed-up (communication between GPUs not counted)")
+    return (f"{mv.count} -> {mv.target_count} GPUs: compute- and memory-bound phases {how}; "
+            f"host-bound x1")
+
+
 def assumptions(mv: Move) -> list[str]:
-    return [source_line(mv), target_line(mv), factor_line(mv), *RULES]
+    return [source_line(mv), target_line(mv), factor_line(mv), gpus_line(mv), *RULES]

@@ -51,6 +51,11 @@ class Prediction:
 def from_projection(doc: dict, source: str = "projection") -> Prediction:
     """A projection document (`projection.project`) as a prediction of its target."""
     tot, target = doc["total"], doc["target"]
+    if target["gpu_count"] != doc["source"]["gpu_count"]:
+        raise BadInput(f"--log onto {target['gpu_count']} GPUs from "
+                       f"{doc['source']['gpu_count']}: the track record matches a prediction "
+                       f"by model, precision and GPU, not yet by GPU count; accepted: --log "
+                       f"without --gpus")
     phases = [p["phase"] for p in doc["phases"] if p.get("projected_s") is not None]
     return Prediction(source, doc["campaign"].get("model") or "", target["precision"],
                       target["key"], phases, tot["projected_s"], tot["projected_usd"],
@@ -66,6 +71,10 @@ def log_plan(plan, model: str | None, uri: str | None = None) -> str:
     if len(plan.gpus) != 1:
         raise BadInput("--log: give one --gpu KEY (a plan is matched to a later campaign on "
                        "that GPU), not --all or none")
+    if plan.gpu_count > 1:
+        raise BadInput(f"--log with --gpus {plan.gpu_count}: the track record matches a plan "
+                       f"to a later campaign by model, precision and GPU, not yet by GPU "
+                       f"count; accepted: --log with --gpus 1")
     if not model or plan.arch is None:
         raise BadInput("--log: give --model NAME|DIR as the campaign will name it (a plan "
                        "from --params cannot be matched to a campaign)")
