@@ -27,7 +27,7 @@ TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 def made_store(tmp_path: Path) -> str:
     """A store that exists before the job (a brand-new one opened by every rank at once is
-    tests/test_store_concurrency.py's)."""
+    the first test's, and tests/test_store_concurrency.py's)."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     MlflowClient(uri).search_experiments()
     return uri
@@ -52,9 +52,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_two_ranks_are_one_campaign_with_one_run_per_phase(tmp_path):
-    uri = made_store(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"    # brand new: both ranks open it at once
     done = torchrun(tmp_path, uri)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert not list((tmp_path / "spool").glob("*.jsonl")), done.stderr[-3000:]  # none spools
     assert "rank 0 done" in done.stdout and "rank 1 done" in done.stdout
     found = runs(uri)
     assert set(found) == {"ddp-2", "train · ddp-2"}          # not one of each per rank

@@ -134,16 +134,18 @@ def join(writer, uri: str, uid: str, create: dict) -> None:
     import time
     import warnings
 
-    from mlflow.tracking import MlflowClient
-
     from .. import settings
-    from ..store import query
+    from ..store import first_open, query
     from ..store import uri as uris
 
     if uris.answers(uri) is not None:
         writer.submit(create)
         return
-    client = MlflowClient(tracking_uri=uri)
+    try:
+        client = first_open.client(uri)  # a brand-new store: rank 0 may be making it now
+    except Exception:  # noqa: BLE001 - the writer says what the store answered
+        writer.submit(create)
+        return
     deadline = time.monotonic() + settings.JOIN_WAIT.get()
     while time.monotonic() < deadline:
         found = query.find(client, uid)

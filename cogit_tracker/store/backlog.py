@@ -90,9 +90,10 @@ class Backlog:
                 count += 1
             return count
 
-    def close(self) -> str | None:
-        """At exit: one more try to put what is in memory on disk; a line saying what is lost,
-        or None when nothing is."""
+    def close(self, why: str) -> str | None:
+        """At exit: one more try to put what is in memory on disk; a line saying what is lost
+        (after `why`, what the store did: `quarantine.Failure.says`), or None when nothing
+        is."""
         with self._lock:
             if self._memory:
                 held, self._memory = self._memory, None
@@ -106,6 +107,5 @@ class Backlog:
             held = self._memory or []
             ops = sum(op.get("op") != "metrics" for op in held)
             points = sum(size(op) for op in held if op.get("op") == "metrics") + self.lost_points
-            return redact(f"the tracking store {self.tracking_uri} did not answer and the spool "
-                          f"in {self.folder} could not be written: {ops:,} operations and "
-                          f"{points:,} metric points are lost")
+            return redact(f"the {why}, and the spool in {self.folder} could not be written: "
+                          f"{ops:,} operations and {points:,} metric points are lost")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import schema
-from . import query
+from . import first_open, query
 from . import uri as store_uri
 
 Op = dict[str, Any]
@@ -59,7 +59,8 @@ def chunks(items: list, size: int) -> Iterator[list]:
 class Applier:
     """Applies ops to one store, resolving `cogit.uid` to run ids as it goes. The client is
     made on first use, on the thread that writes: making one for a SQL store connects, with
-    MLflow's retries, which must never hold up the experiment."""
+    MLflow's retries, and on a new store creates its tables (one process at a time:
+    `first_open.py`), which must never hold up the experiment."""
 
     def __init__(self, tracking_uri: str, run_ids: dict[str, str] | None = None):
         self.tracking_uri = tracking_uri
@@ -68,9 +69,12 @@ class Applier:
 
     @cached_property
     def client(self):
-        from mlflow.tracking import MlflowClient
+        return first_open.client(self.tracking_uri)
 
-        return MlflowClient(tracking_uri=self.tracking_uri)
+    def open(self) -> None:
+        """Make the client now, raising what the store said if it cannot be opened: a store
+        that cannot be opened must not be taken for one that refuses the op in hand."""
+        self.client
 
     def answers(self) -> bool:
         """Whether the store answers a trivial request now (its host first, in one try)."""

@@ -5,11 +5,16 @@ that answers and says no (an illegal key, a param changed, a run it does not hav
 again: retrying that op forever would hold back every op behind it. So a refused op goes to a
 quarantine file beside the spool (`<spool dir>/quarantine/*.jsonl`, one JSON line per op
 with its reason, secrets masked), a warning says where, and every other op goes on.
+
+A store that cannot be opened at all (a schema of another version or another application, a
+failed migration, a missing database) also answered: its ops wait in the spool as for one
+that is down, but every message says what it answered (`Failure`), never that it did not.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import warnings
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..redaction import redact
+from . import uri as store_uri
 from .ops import Op
 
 #: HTTP statuses of an answer that will not change on retry (MLflow maps its error codes to
@@ -24,6 +30,11 @@ from .ops import Op
 REFUSING = frozenset({400, 404, 409, 413, 422})
 #: ... and of a store that is there but cannot serve now: wait for it, as for one that is down
 BUSY = frozenset({429, 502, 503, 504})
+#: where SQLAlchemy's additions to a database's message start: the statement and its
+#: parameters, then a link to its docs
+SQL_SUFFIX = re.compile(r"\n\[SQL: |\n\(Background on this error at: ")
+#: exceptions of a transport that got no answer (socket.timeout is TimeoutError)
+NO_ANSWER = (ConnectionError, TimeoutError)
 
 
 def refused(exc: BaseException) -> bool:
@@ -52,8 +63,48 @@ def rejected(exc: BaseException, applier) -> bool:
 
 
 def reason(exc: BaseException) -> str:
-    """One line saying why, secrets masked."""
-    return " ".join(redact(f"{type(exc).__name__}: {exc}").split())[:2000]
+    """One line saying why, secrets masked: the database's own words, without the statement
+    and parameters SQLAlchemy appends (a failed migration's CREATE TABLE is dozens of lines)."""
+    text = SQL_SUFFIX.split(str(exc), maxsplit=1)[0]
+    return " ".join(redact(f"{type(exc).__name__}: {text}").split())[:2000]
+
+
+def unanswered(exc: BaseException, uri: str) -> bool:
+    """Whether `exc` means that no answer came: the store's host takes no connection now, or a
+    connection was refused, reset or timed out on the way. Anything else (an SQL error, a
+    schema MLflow does not know, a missing database, an HTTP error status) is an answer."""
+    if store_uri.answers(uri) is not None:
+        return True
+    import requests
+
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:  # bounded: each link is visited once
+        seen.add(id(link))
+        if isinstance(link, NO_ANSWER) or isinstance(
+                link, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a store took no ops: it did not answer (`answered` False), or it answered with an
+    error, `text` saying which (one line, secrets masked)."""
+
+    text: str
+    answered: bool
+
+    @classmethod
+    def of(cls, exc: BaseException, uri: str) -> "Failure":
+        return cls(reason(exc), not unanswered(exc, uri))
+
+    def says(self, store: str) -> str:
+        """`tracking store <store> does not answer (...)` or `... answered with an error
+        (...)`, for warnings and the exit line."""
+        verb = "answered with an error" if self.answered else "does not answer"
+        return f"tracking store {store} {verb} ({self.text})"
 
 
 @dataclass

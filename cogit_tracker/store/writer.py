@@ -11,6 +11,10 @@ the experiment or the other ops:
 - a store that does not answer: the op that failed and everything after it wait in the
   backlog (`backlog.py`: the spool on disk, else memory), in order; the writer tries the store
   every `COGIT_RETRY_S` seconds and replays the backlog once it answers;
+- a store that answers but cannot be opened (a foreign or half-made schema, a missing
+  database): the same, but the one warning and the exit line say what it answered
+  (`quarantine.Failure`). A brand-new store is opened once per process under a lock shared by
+  every process (`first_open.py`), so ranks opening it together all write into it;
 - an op the store refuses while it answers is split until only the refused items remain,
   which go to the quarantine with the reason (`quarantine.py`); the rest goes on.
 """
@@ -30,7 +34,7 @@ from ..redaction import redact
 from . import uri as store_uri
 from .backlog import Backlog
 from .ops import Applier, Op, apply_isolating, coalesce, now_ms
-from .quarantine import Quarantine, reason, rejected
+from .quarantine import Failure, Quarantine, reason, rejected
 from .spool import default_dir, quarantine_dir
 
 
@@ -71,7 +75,8 @@ class Writer:
         self._busy = False  # the thread holds ops taken from the queue
         self._inflight: list[Op] = []
         self._backlog: Backlog | None = None
-        self._checked = False   # the store answered since the last failure
+        self._failure: Failure | None = None  # why the store last took no ops
+        self._checked = False   # the store answered and opened since the last failure
         self._last_try = 0.0
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="cogit-writer", daemon=True)
@@ -165,6 +170,8 @@ class Writer:
             left = self._inflight + self._take()
             self._cv.notify()
         if left:
+            self._failure = self._failure or Failure(
+                f"its writes did not finish within {timeout:g}s", answered=False)
             self._ensure_backlog().add(left)
         for line in self._exit_lines():
             print(f"cogit-tracker: {line}", file=sys.stderr)
@@ -172,9 +179,11 @@ class Writer:
     def _exit_lines(self) -> list[str]:
         lines = []
         if self._backlog is not None:
-            lost = self._backlog.close()
-            lines.append(lost or f"the tracking store {self.shown} did not answer; its ops wait "
-                         f"in {self.spool_dir}: `cogit-log sync --spool` sends them")
+            says = self._failure.says(self.shown)
+            fixed = " once it is fixed" if self._failure.answered else ""
+            lost = self._backlog.close(says)
+            lines.append(lost or f"the {says}; its ops wait in {self.spool_dir}: "
+                         f"`cogit-log sync --spool` sends them{fixed}")
         if self.quarantine.count:
             lines.append(f"{self.quarantine.count} op(s) refused by {self.shown} are kept "
                          f"with the reason in {self.quarantine.folder}")
@@ -193,7 +202,7 @@ class Writer:
             try:
                 self._write(ops)
             except Exception as exc:  # noqa: BLE001 - the thread must not die; keep the ops
-                self._offline(ops, reason(exc))
+                self._offline(ops, Failure.of(exc, self.tracking_uri))
             finally:
                 with self._cv:
                     self._busy = False
@@ -215,9 +224,9 @@ class Writer:
         if not ops:
             return
         if not self._checked:
-            why = store_uri.answers(self.tracking_uri)
-            if why:
-                self._offline(ops, why)
+            failure = self._opens()
+            if failure:
+                self._offline(ops, failure)
                 return
             self._checked = True
         work = deque(coalesce(ops))
@@ -226,11 +235,24 @@ class Writer:
                 apply_isolating(self._applier, work[0],
                                 lambda exc: rejected(exc, self._applier), self._set_aside)
             except Exception as exc:  # the store went away: keep the rest, in order
-                self._offline(list(work), reason(exc))
+                self._offline(list(work), Failure.of(exc, self.tracking_uri))
                 return
             work.popleft()
             with self._cv:
                 self._cv.notify_all()
+
+    def _opens(self) -> Failure | None:
+        """None if the store's host answers (one TCP connect) and its client opens, else why
+        not. Opening first keeps a store that cannot be opened from being taken, op by op,
+        for one that refuses each op."""
+        why = store_uri.answers(self.tracking_uri)
+        if why:
+            return Failure(why, answered=False)
+        try:
+            self._applier.open()
+        except Exception as exc:  # noqa: BLE001 - said in the warning, the ops kept
+            return Failure.of(exc, self.tracking_uri)
+        return None
 
     def _set_aside(self, op: Op, exc: BaseException) -> None:
         self.quarantine.add(op, reason(exc))
@@ -242,15 +264,15 @@ class Writer:
                                         lambda: list(self._creates.values()))
             return self._backlog
 
-    def _offline(self, ops: list[Op], why: str) -> None:
+    def _offline(self, ops: list[Op], failure: Failure) -> None:
         self._checked = False
         self._last_try = time.monotonic()
+        self._failure = failure
         first = self._backlog is None
         backlog = self._ensure_backlog()
         if first:
-            warnings.warn(f"cogit-tracker: tracking store {self.shown} does not answer "
-                          f"({why}); keeping its ops in {backlog.where} and retrying every "
-                          f"{self.retry_s:g}s", stacklevel=2)
+            warnings.warn(f"cogit-tracker: {failure.says(self.shown)}; keeping its ops in "
+                          f"{backlog.where} and retrying every {self.retry_s:g}s", stacklevel=2)
         backlog.add(ops)
 
     def _retry(self) -> bool:
@@ -259,11 +281,14 @@ class Writer:
         if time.monotonic() - self._last_try < self.retry_s:
             return False
         self._last_try = time.monotonic()
-        if store_uri.answers(self.tracking_uri):
+        failure = self._opens()
+        if failure:
+            self._failure = failure
             return False
         try:
             count = self._backlog.replay(self._applier, self.quarantine)
-        except Exception:  # noqa: BLE001 - still away: try again later
+        except Exception as exc:  # noqa: BLE001 - still away: try again later
+            self._failure = Failure.of(exc, self.tracking_uri)
             return False
         with self._lock:
             self._backlog = None
