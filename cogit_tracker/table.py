@@ -37,7 +37,10 @@ class Column:
 class Table:
     title: str
     columns: list[Column]
-    rows: list[dict]   # by column key; `_section_end` closes a section, `_style` colours a row
+    # by column key; `_section_end` closes a section, `_style` colours a row, `_sub` marks a
+    # line under the row above for people (a node of a multi-rank phase: csv and json leave
+    # it out), `_extra` holds what json adds to a row beside its columns (those nodes, as data)
+    rows: list[dict]
     notes: list[str] = field(default_factory=list)   # verdicts, assumptions, footnotes
     charts: list[tuple[str, bytes]] = field(default_factory=list)  # (title, PNG) for html
     data: dict = field(default_factory=dict)          # extra machine-readable payload for json

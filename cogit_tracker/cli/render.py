@@ -154,6 +154,18 @@ def row_line(table: Table, row: dict) -> str:
     return "  ".join(parts)
 
 
+def row_groups(table: Table) -> list[list[dict]]:
+    """Each data row with the `_sub` lines under it (a phase and its nodes): what `runs
+    watch` prints together when the phase changes."""
+    groups: list[list[dict]] = []
+    for row in table.rows:
+        if row.get("_sub") and groups:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
 def _styled(text: str, kind: str) -> str:
     style = STATUS_STYLE.get(text) if kind == "status" else None
     return f"[{style}]{text}[/]" if style else text
@@ -176,14 +188,21 @@ def _csv(table: Table) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([c.key for c in table.columns])
-    for row in table.rows:
+    for row in _data_rows(table):
         writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in table.columns])
     return buf.getvalue()
 
 
+def _data_rows(table: Table) -> list[dict]:
+    """The rows that are data: a `_sub` line (a node under its phase) is for people, and
+    its row above carries it in `_extra`, so each csv or json row stays one phase."""
+    return [row for row in table.rows if not row.get("_sub")]
+
+
 def _json(table: Table) -> str:
     doc = {"title": table.title, "columns": [c.key for c in table.columns],
-           "rows": [{c.key: row.get(c.key) for c in table.columns} for row in table.rows],
+           "rows": [{**{c.key: row.get(c.key) for c in table.columns}, **row.get("_extra", {})}
+                    for row in _data_rows(table)],
            "notes": table.notes, **table.data}
     return to_json(doc) + "\n"
 
@@ -193,7 +212,16 @@ table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-botto
 th{background:#f3f3f3;text-align:left}td{white-space:nowrap}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.end td{border-bottom:2px solid #888;font-weight:600}img{max-width:100%;margin:1em 0}
+tr.sub td{color:#555;font-size:12px}tr.alert td{color:#b00}
 .notes{margin:1em 0;color:#444}"""
+
+
+def _row_class(row: dict) -> str:
+    """A section's last row; a line under the row above (`sub`), and such a line that stands
+    out (a failed node: `alert`)."""
+    sub = bool(row.get("_sub"))
+    return " ".join(name for name, on in (("end", row.get("_section_end")), ("sub", sub),
+                                          ("alert", sub and row.get("_style"))) if on)
 
 
 def _html(table: Table) -> str:
@@ -204,7 +232,7 @@ def _html(table: Table) -> str:
         cells = "".join(
             f'<td class="{"" if c.kind in LEFT else "n"}">{html.escape(v)}</td>'
             for c, v in zip(table.columns, _cells(table, row)))
-        body.append(f'<tr class="{"end" if row.get("_section_end") else ""}">{cells}</tr>')
+        body.append(f'<tr class="{_row_class(row)}">{cells}</tr>')
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
     charts = "".join(
         f'<img alt="{html.escape(title)}" '

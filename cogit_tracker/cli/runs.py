@@ -11,7 +11,7 @@ import click
 from ..runtime import liveness, watch
 from ..table import Column, Table
 from .group import cli, json_option, tracking_option
-from .render import emit, emit_json, rich_view, row_line
+from .render import emit, emit_json, rich_view, row_groups, row_line
 
 
 @cli.group()
@@ -101,10 +101,12 @@ def _watch_lines(snapshots) -> None:
     rows: list[watch.Watched] = []
     for rows in snapshots:
         table = watch.as_table(rows)
-        for row, cells in zip(rows, table.rows):
+        for row, lines in zip(rows, row_groups(table)):
             if printed.get(row.run_id) != row.state():
                 printed[row.run_id] = row.state()
-                click.echo(f"{time.strftime('%H:%M:%S')}  {row_line(table, cells)}")
+                stamp = time.strftime('%H:%M:%S')
+                for cells in lines:  # the phase, then a line a node of a multi-rank job
+                    click.echo(f"{stamp}  {row_line(table, cells)}")
     click.echo("No phase is running." if not rows else "All watched phases have ended.")
 
 

@@ -13,6 +13,7 @@ from ..table import Column, Table, fmt_value
 from .headline import Headline, apart_from, union
 from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, change, load, ratio,
                     select, status_counts)
+from .nodes import BRANCH, NodeLine, as_data
 
 FILTER_KEYS = tuple(k for k in GROUP_KEYS if k != "phase")
 
@@ -88,7 +89,10 @@ def compare(campaigns: list[Campaign], a_spec: str | dict, b_spec: str | dict) -
     a, b = resolve(campaigns, a_spec), resolve(campaigns, b_spec)
     taken = {c.key[2:] for c in OWN_COLUMNS if c.key[:2] in ("a_", "b_")}
     headline, clash = apart_from(union(c.headline for c in a.members + b.members), taken)
-    rows = [_row(name, a, b, headline) for name in _phase_names(a, b)]
+    rows = []
+    for name in _phase_names(a, b):
+        rows.append(_row(name, a, b, headline))
+        rows += _node_rows(name, a, b, rows[-1])
     a_tot = aggregate([c.totals() for c in a.members])
     b_tot = aggregate([c.totals() for c in b.members])
     total = _cells(TOTAL, a.status([c.status for c in a.members]), a_tot,
@@ -122,6 +126,38 @@ def _row(name: str, a: Side, b: Side, headline: Headline) -> dict:
                   aggregate([p.figures for p in a_ph]),
                   b.status([p.status_text for p in b_ph]) if b_ph else "absent",
                   aggregate([p.figures for p in b_ph]), headline)
+
+
+def _nodes(side: Side, name: str) -> list[NodeLine]:
+    """The node lines of a side's phase: a single campaign's (a group's medians have none)."""
+    if len(side.members) != 1:
+        return []
+    return next((p.nodes for p in side.members[0].phases if p.name == name), [])
+
+
+def _node_rows(name: str, a: Side, b: Side, row: dict) -> list[dict]:
+    """Under a phase's `row`, one line a node, A's node beside B's node of the same key: its
+    host, ranks, GPUs and peaks in the status columns, its time in the time columns. The
+    row carries each side's lines as data (`a_nodes`, `b_nodes`) for json."""
+    sides = {"a": _nodes(a, name), "b": _nodes(b, name)}
+    row["_extra"] = {f"{k}_nodes": as_data(v) for k, v in sides.items() if v}
+    by_key = {k: {ln.node: ln for ln in v} for k, v in sides.items()}
+    keys = list(dict.fromkeys(ln.node for v in sides.values() for ln in v))
+    out = []
+    for key in keys:
+        a_ln, b_ln = by_key["a"].get(key), by_key["b"].get(key)
+        a_t = a_ln.duration_s if a_ln else None
+        b_t = b_ln.duration_s if b_ln else None
+        line = {"phase": BRANCH + (a_ln or b_ln).name, "_sub": True,
+                "a_status": a_ln.describe({"duration_s"}, host=True) if a_ln else "",
+                "b_status": b_ln.describe({"duration_s"}, host=True) if b_ln else "",
+                "a_time": a_t, "b_time": b_t, "x_time": ratio(b_t, a_t)}
+        if (a_ln and a_ln.failed) or (b_ln and b_ln.failed):
+            line["_style"] = "red"
+        out.append(line)
+    if not row["_extra"]:
+        del row["_extra"]
+    return out
 
 
 def _cells(name: str, a_status: str, a: Figures, b_status: str, b: Figures,

@@ -16,7 +16,8 @@ from ..store.artifacts import ArtifactReader, client_reader
 from ..table import Column, Table
 from . import charts
 from .headline import apart_from
-from .model import Campaign, select
+from .model import Campaign, Phase, select
+from .nodes import as_data, sub_rows
 from .overview import visible_campaigns
 
 SAMPLE_ROWS = 12  # generations shown, spread over the table so every setting appears
@@ -64,12 +65,28 @@ def phase_table(camp: Campaign, messages: dict[str, str]) -> Table:
     def cells(f) -> dict:
         return {c.key: f.get(c.key) for c in figures}
 
-    rows = [{"phase": p.name, "status": p.status_text, "start": p.start_time,
-             "message": messages.get(p.run_id, ""), **cells(p.figures)} for p in camp.phases]
+    rows = []
+    for p in camp.phases:
+        rows.append({"phase": p.name, "status": p.status_text, "start": p.start_time,
+                     "message": messages.get(p.run_id, ""), **cells(p.figures)})
+        rows += _node_rows(p, rows[-1])
     rows.append({"phase": "total", "status": camp.status, "start": camp.start_time,
                  "_section_end": True, **cells(camp.totals())})
     return Table(f"Campaign {camp.label}", PHASE_COLUMNS[:3] + figures + [FAILURE_COLUMN],
                  rows, notes)
+
+
+#: Where a node line puts its figures: every column of cogit's own that a node has.
+NODE_FIGURES = {k: k for k in ("duration_s", "vram_peak_gb", "ram_peak_gb")}
+
+
+def _node_rows(p: Phase, row: dict) -> list[dict]:
+    """A multi-rank phase's node lines under its `row` (which carries them for json), the
+    failing node's mark in the failure column; none for a single-process phase."""
+    if not p.nodes:
+        return []
+    row["_extra"] = {"nodes": as_data(p.nodes)}
+    return sub_rows(p.nodes, "phase", "status", NODE_FIGURES, failure_key=FAILURE_COLUMN.key)
 
 
 def generations_sample(text: str, rows: int = SAMPLE_ROWS) -> Table:

@@ -30,8 +30,12 @@ TAGS = (
     s.UID, s.KIND, s.CAMPAIGN, s.MODEL, s.PRECISION, s.PROVIDER, s.PHASE, s.PHASE_INDEX,
     s.DTYPE_LOADED, s.GPU_NAME, s.GPU_KEY, s.GPU_COUNT, s.FAILURE, s.PARENT_RUN,
     s.CPU_MODEL, s.CPU_GFLOPS, s.CPU_BANDWIDTH_GBS, s.RAM_TOTAL_GB, s.USD_PER_HOUR,
-    s.PHASES_PLANNED, s.HEADLINE,
+    s.PHASES_PLANNED, s.HEADLINE, s.RANKS, s.NODES_COUNT, s.FAILURE_RANK, s.FAILURE_NODE,
 )
+# ... and, of a job of several ranks, the tags each node and rank adds (`reports/nodes.py`)
+TAG_PREFIXES = (s.NODE_PREFIX, s.HOST_PREFIX, s.RANK_NODE_PREFIX)
+# what the SQL path asks for them with: wide (LIKE's `_` is any character), kept by `_tag`
+_TAG_LIKES = ("cogit.node%", s.HOST_PREFIX + "%")
 REPORTED_KINDS = ("campaign", "phase")
 # Tested dialects only (MySQL would need `key` quoted); other stores use MlflowClient.
 SQL_SCHEMES = ("sqlite", "postgresql")
@@ -94,6 +98,11 @@ def _client(uri: str):
     return MlflowClient(tracking_uri=uri)
 
 
+def _tag(key: str) -> bool:
+    """A tag a report reads."""
+    return key in TAGS or key.startswith(TAG_PREFIXES)
+
+
 def _kept(row: RunRow, key: str) -> bool:
     """A latest metric a report keeps: a phase's, other than MLflow's system metrics."""
     return row.tags.get(s.KIND) == "phase" and not key.startswith(s.SYSTEM_METRICS_PREFIX)
@@ -128,7 +137,9 @@ def fetch_sql(uri: str, experiments: list[str] | None) -> Snapshot:
     q_runs = ("SELECT r.run_uuid, e.name, r.name, r.status, r.start_time, r.end_time "
               "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id "
               "WHERE r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'")
-    q_tags = f"SELECT run_uuid, key, value FROM tags{scan} WHERE key IN ({_sql_list(TAGS)})"
+    likes = "".join(f" OR key LIKE {_sql_list([p])}" for p in _TAG_LIKES)
+    q_tags = (f"SELECT run_uuid, key, value FROM tags{scan} "
+              f"WHERE key IN ({_sql_list(TAGS)}){likes}")
     q_metrics = (f"SELECT run_uuid, key, value, is_nan FROM latest_metrics{scan} "
                  f"WHERE key NOT LIKE '{s.SYSTEM_METRICS_PREFIX}%'")
     wanted = set(experiments) if experiments else None
@@ -142,7 +153,7 @@ def fetch_sql(uri: str, experiments: list[str] | None) -> Snapshot:
         active = {r[0]: RunRow(r[0], r[1], r[2] or "", r[3], r[4], r[5])
                   for r in rows_of(q_runs) if wanted is None or r[1] in wanted}
         for run_id, key, value in rows_of(q_tags):
-            if run_id in active:
+            if run_id in active and _tag(key):
                 active[run_id].tags[key] = value
         rows = {i: r for i, r in active.items() if r.tags.get(s.KIND) in REPORTED_KINDS}
         for run_id, key, value, is_nan in rows_of(q_metrics):
@@ -201,7 +212,7 @@ def fetch_rest(client, experiments: list[str] | None) -> Snapshot:
             info, data = run.info, run.data
             row = RunRow(info.run_id, exps[info.experiment_id], info.run_name or "",
                          info.status, info.start_time, info.end_time,
-                         {k: v for k, v in data.tags.items() if k in TAGS})
+                         {k: v for k, v in data.tags.items() if _tag(k)})
             row.metrics = {k: float(v) for k, v in data.metrics.items()
                            if _kept(row, k) and not math.isnan(v)}
             rows.append(row)

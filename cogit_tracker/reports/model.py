@@ -15,6 +15,7 @@ from .. import schema as s
 from ..errors import BadInput, Unknown
 from . import fetch
 from .headline import Headline, from_tag, logged
+from .nodes import NodeLine, node_lines
 
 # `--group-by` keys and where each is read from; `phase` and `experiment` are not tags.
 GROUP_KEYS = {
@@ -62,6 +63,7 @@ class Phase:
     history: dict[str, Points] = field(default_factory=dict)  # metric -> (step, value)
     start_time: int | None = None   # epoch ms, as MLflow keeps them
     end_time: int | None = None
+    nodes: list[NodeLine] = field(default_factory=list)  # a multi-rank job's, one a node
 
     @property
     def status_text(self) -> str:
@@ -177,7 +179,8 @@ def assemble(snap: fetch.Snapshot) -> list[Campaign]:
             row.run_id, row.tags.get(s.UID), row.tags.get(s.PHASE) or row.name,
             int(index) if index and index.lstrip("-").isdigit() else None,
             row.status, row.tags.get(s.FAILURE), row.tags, figures,
-            start_time=row.start_time, end_time=row.end_time))
+            start_time=row.start_time, end_time=row.end_time,
+            nodes=node_lines(row.tags, row.metrics, parent.attrs)))
     for camp in camps.values():
         camp.phases.sort(key=lambda p: (p.index is None, p.index or 0))
     return list(camps.values())

@@ -13,8 +13,9 @@ from typing import Sequence
 from ..errors import BadInput
 from ..table import Column, Table
 from .headline import Headline, apart_from, union
-from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, aggregate, change, load,
+from .model import (GROUP_KEYS, TOTAL, Campaign, Figures, Phase, aggregate, change, load,
                     parse_group_by, ratio, status_counts)
+from .nodes import as_data, sub_rows
 
 
 # ---------------------------------------------------------------- the report table
@@ -53,12 +54,26 @@ def per_campaign(campaigns: list[Campaign], figures: list[Column]) -> Table:
         for ph in camp.phases:
             rows.append({**head, "phase": ph.name, "status": ph.status_text,
                          "_key": camp.label, **_figure_cells(ph.figures, figures)})
+            rows += _node_rows(ph, rows[-1])
         rows.append({**head, "phase": TOTAL, "status": camp.status, "_key": camp.label,
                      "_section_end": True, **_figure_cells(camp.totals(), figures)})
     columns = [Column("campaign", "campaign"), Column("gpu", "gpu"),
                Column("precision", "precision"), Column("phase", "phase"),
                Column("status", "status"), *figures]
     return Table(f"Report: {len(campaigns)} campaign(s)", columns, rows)
+
+
+#: Where a node line puts its figures: the report's columns that a node has a value for.
+NODE_FIGURES = {"duration_s": "duration_s", "vram_peak_gb": "vram_peak_gb"}
+
+
+def _node_rows(ph: Phase, row: dict) -> list[dict]:
+    """A multi-rank phase's node lines under its `row` (which then carries them as data
+    for json); none for a single-process phase."""
+    if not ph.nodes:
+        return []
+    row["_extra"] = {"nodes": as_data(ph.nodes)}
+    return sub_rows(ph.nodes, "phase", "status", NODE_FIGURES)
 
 
 def grouped(campaigns: list[Campaign], keys: Sequence[str], figures: list[Column]) -> Table:
@@ -111,12 +126,13 @@ def change_key(name: str) -> str:
 def add_ratios(table: Table, baseline: str, headline: Headline) -> None:
     """Ratio columns against the baseline's row for the same phase (or the total): time and
     cost as row / baseline, each headline metric as its relative change."""
-    base = {r["phase"]: r for r in table.rows if r["_key"] == baseline}
+    rows = [r for r in table.rows if not r.get("_sub")]  # a node line has no baseline
+    base = {r["phase"]: r for r in rows if r["_key"] == baseline}
     if not base:
-        known = sorted({r["_key"] for r in table.rows})
+        known = sorted({r["_key"] for r in rows})
         raise BadInput(f"unknown baseline {baseline!r}; accepted: one of the rows shown "
                        f"({', '.join(known[:8])}{', ...' if len(known) > 8 else ''})")
-    for row in table.rows:
+    for row in rows:
         ref = base.get(row["phase"])
         if ref is None:
             continue

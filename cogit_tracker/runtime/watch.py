@@ -8,11 +8,12 @@ name (`runs reap` would mark it KILLED): it is shown as stale and no longer wait
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping
 
 from .. import schema
 from ..errors import check_number
+from ..reports.nodes import NodeLine, node_lines, sub_rows
 from ..store import query
 from ..store import uri as store_uri
 from ..table import Column, Table
@@ -35,6 +36,8 @@ class Watched:
     projected_cost_usd: float | None
     heartbeat_age_s: float | None
     stale: bool
+    nodes: list[NodeLine] = field(default_factory=list)  # a multi-rank job's, one a node
+    seen_ms: int = 0                                      # when it was looked at
 
     def state(self) -> tuple:
         """What a new plain line is printed for: the figures the heartbeat changes, not the
@@ -47,7 +50,10 @@ class Watched:
         return self.status == "RUNNING" and not self.stale
 
 
-def watched(run, now_ms: int, stale_after_s: float) -> Watched:
+def watched(run, now_ms: int, stale_after_s: float,
+            campaign_tags: Mapping[str, str] | None = None) -> Watched:
+    """`run` as watch shows it; a phase of a multi-rank job with its node lines, which
+    need its campaign's tags (where each node's GPUs are said)."""
     tags, metrics, info = run.data.tags, run.data.metrics, run.info
     beat = latest_heartbeat(tags)
     age = (now_ms - beat) / 1000 if beat is not None else None
@@ -58,7 +64,8 @@ def watched(run, now_ms: int, stale_after_s: float) -> Watched:
         max(end - info.start_time, 0) / 1000, metrics.get(schema.PROGRESS),
         metrics.get(schema.ETA_S) if running else None, metrics.get(schema.COST_USD),
         metrics.get(schema.PROJECTED_COST_USD, metrics.get(schema.COST_USD)),
-        age if running else None, running and age is not None and age > stale_after_s)
+        age if running else None, running and age is not None and age > stale_after_s,
+        node_lines(tags, metrics, campaign_tags) if campaign_tags is not None else [], now_ms)
 
 
 def snapshot(client, campaign: str | None, seen: dict[str, Watched], stale_after_s: float,
@@ -72,9 +79,26 @@ def snapshot(client, campaign: str | None, seen: dict[str, Watched], stale_after
     for run_id, before in list(seen.items()):
         if run_id not in running and before.waiting:
             running[run_id] = client.get_run(run_id)
+    campaigns: dict[str, Mapping[str, str]] = {}
     for run_id, run in running.items():
-        seen[run_id] = watched(run, now_ms, stale_after_s)
+        seen[run_id] = watched(run, now_ms, stale_after_s, _campaign_tags(client, run, campaigns))
     return sorted(seen.values(), key=lambda w: (w.campaign, w.run_id))
+
+
+def _campaign_tags(client, run, cache: dict[str, Mapping[str, str]]) -> Mapping[str, str]:
+    """The tags of a multi-rank phase's campaign (read once a look), `{}` for a phase of
+    one process, which needs none, or whose campaign is gone."""
+    from mlflow.exceptions import MlflowException
+
+    parent = run.data.tags.get(schema.PARENT_RUN)
+    if not parent or run.data.tags.get(schema.RANKS, "1") in ("", "0", "1"):
+        return {}
+    if parent not in cache:
+        try:
+            cache[parent] = client.get_run(parent).data.tags
+        except MlflowException:
+            cache[parent] = {}
+    return cache[parent]
 
 
 def watch(tracking_uri: str | None = None, campaign: str | None = None,
@@ -127,9 +151,20 @@ def as_table(rows: list[Watched], title: str = "Running phases") -> Table:
         row = {c.key: getattr(r, c.key) for c in COLUMNS}
         if r.stale:
             row.update(status="RUNNING (stale)", _style="bold red")
-        out.append(row)
+        out += [row, *_node_rows(r)]
     notes = [] if rows else ["No phase is running."]
     if any(r.stale for r in rows):
         notes.append("A stale run's heartbeat stopped: its process is gone "
                      "(`cogit-log runs reap` marks it KILLED).")
     return Table(title, list(COLUMNS), out, notes)
+
+
+def _node_rows(r: Watched) -> list[dict]:
+    """A multi-rank phase's node lines: each node's ranks, GPUs, peaks and, while the phase
+    runs, the age of its ranks' freshest heartbeat: a node whose ranks stopped beating
+    shows an age the others do not."""
+    rows = sub_rows(r.nodes, "phase", "status")
+    for row, line in zip(rows, r.nodes):
+        if r.status == "RUNNING" and line.heartbeat_ms is not None:
+            row["heartbeat_age_s"] = max(r.seen_ms - line.heartbeat_ms, 0) / 1000
+    return rows

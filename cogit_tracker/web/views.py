@@ -46,7 +46,8 @@ def _png(data: bytes) -> str:
 def _helpers() -> dict:
     return {"fmt": fmt_value, "left": LEFT, "mlflow_page": mlflow_page,
             "campaign_url": campaign_url,
-            "campaign_link": lambda row: campaign_url(row["campaign"]),
+            "campaign_link": lambda row: None if row.get("_sub")
+            else campaign_url(row["campaign"]),
             "phase_link": _phase_link, "linked": _linked,
             "query": request.query_string.decode()}
 
@@ -74,7 +75,8 @@ def _linked(run) -> tuple[str, str]:
 def _phase_link(found):
     """row -> the MLflow page of that phase's run, for a campaign page's phase table."""
     return lambda row: mlflow_page(found.experiment_id, found.run_ids[row["phase"]]) \
-        if row.get("phase") in found.run_ids and not row.get("_section_end") else None
+        if row.get("phase") in found.run_ids and not row.get("_section_end") \
+        and not row.get("_sub") else None
 
 
 # ---------------------------------------------------------------- query parameters
