@@ -81,15 +81,20 @@ RATE_SOURCES = ("arg", "env", "config", "catalog", "unknown")
 
 HEARTBEAT = "cogit.heartbeat"  # epoch milliseconds
 FAILURE = "cogit.failure"
-FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stale")
+FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stale", "killed")
 FAILURE_MESSAGE = "cogit.failure.message"
 # a job of several ranks (runtime/ranks.py): one campaign and one run per phase for the job
 JOB = "cogit.job"                  # what the job's ranks share (torchrun's run id, SLURM's job)
 RANKS = "cogit.ranks"              # how many ranks the job has
 NODES_COUNT = "cogit.nodes"        # how many nodes
-NODE_PREFIX = "cogit.node."        # + host: that node's GPUs, e.g. "2 x NVIDIA H100 80GB HBM3"
+# A node is named `node<K>`, K its index in the job (torchrun's GROUP_RANK, SLURM_NODEID), so
+# two nodes on one host (or two hosts of one name) stay apart; its host name is a tag of its own.
+NODE_PREFIX = "cogit.node."        # + node: its GPUs, e.g. "2 x NVIDIA H100 80GB HBM3"
+HOST_PREFIX = "cogit.host."        # + node: its host name
+RANK_NODE_PREFIX = "cogit.node_of.rank"  # + N: the node rank N runs on, e.g. "node1"
+RANK_METRIC_PREFIX = "rank"        # + N + "/": a rank's own peaks and time (`rank1/vram_peak_gb`)
 FAILURE_RANK = "cogit.failure.rank"
-FAILURE_NODE = "cogit.failure.node"
+FAILURE_NODE = "cogit.failure.node"  # the failing rank's node, e.g. "node1"
 # what `on_budget=` / COGIT_ON_BUDGET ran when the budget was spent (on the campaign run)
 BUDGET_COMMAND = "cogit.budget.command"
 BUDGET_COMMAND_STATUS = "cogit.budget.command.status"   # exit code, or why there is none

@@ -52,6 +52,9 @@ EXIT_FLUSH = Seconds("COGIT_EXIT_FLUSH_S", 30.0)  # how long exit waits for queu
 CONNECT_TIMEOUT = Seconds("COGIT_CONNECT_TIMEOUT_S", 10.0)  # one try to reach a store
 MEMORY_OPS = Count("COGIT_MEMORY_OPS", 500_000)   # kept in memory when the spool cannot be written
 JOIN_WAIT = Seconds("COGIT_JOIN_WAIT_S", 120.0)  # a rank waits this long for rank 0's run
+#: a rank that ends waits at most this long for the job's other ranks to write their ends
+#: (torchrun gives a rank it tears down 30 s before SIGKILL)
+RANKS_END_WAIT = Seconds("COGIT_RANKS_END_WAIT_S", 10.0)
 BUDGET_GRACE = Seconds("COGIT_BUDGET_GRACE_S", 30.0)  # to unwind a stopped phase, then exit
 #: a shell command run once when a campaign's budget is spent (as `on_budget=`)
 ON_BUDGET = "COGIT_ON_BUDGET"

@@ -56,9 +56,41 @@ def classify(exc: BaseException | None, over_budget: bool,
 # -- SIGTERM: unwind like an exception, then behave as the previous handler would -----------
 _previous_sigterm: Any = None
 _sigterm_installed = False
+_held = False      # a rank is recording its end: a SIGTERM now waits (`sigterm_held`)
+_pending = False   # ... and one came
+
+
+@contextmanager
+def sigterm_held() -> Iterator[None]:
+    """While a rank of a job records its end it waits for the other ranks' (`ranks.others`),
+    which is when the launcher tears the job down with SIGTERM: raised there, it would cut
+    the record short. Held in the main thread, it is raised by `raise_held` once the `with`
+    block has recorded."""
+    global _held
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    was, _held = _held, True
+    try:
+        yield
+    finally:
+        _held = was
+
+
+def raise_held() -> None:
+    """At the end of a `with` block that raised nothing: a SIGTERM held while it recorded its
+    end is raised now (an exception on its way out ends the process anyway)."""
+    global _pending
+    if _pending and not _held:
+        _pending = False
+        raise Terminated(128 + signal.SIGTERM)
 
 
 def _on_sigterm(signum, frame) -> None:
+    global _pending
+    if _held:
+        _pending = True
+        return
     if callable(_previous_sigterm):
         _previous_sigterm(signum, frame)  # the user's handler first; if it returns, go on
         return

@@ -62,13 +62,17 @@ class Live:
         `final`: the run is ending, so nothing is left to run in it (ETA 0). In a job of
         several ranks, each rank also keeps its own peaks (`rank<N>/...`); only rank 0's
         figures are the job's."""
-        own = {}
-        if self.rank is not None:
-            own = {self.rank.prefix + schema.VRAM_PEAK_GB: self.vram_peak / schema.GB,
-                   self.rank.prefix + schema.RAM_PEAK_GB: self.ram_peak / schema.GB}
-            if not self.charges:
-                return own
+        own = self.own_figures()
+        if not self.charges:
+            return own
         return {**self._job_figures(final), **own}
+
+    def own_figures(self) -> dict[str, float]:
+        """This rank's own peaks, under its prefix (none outside a job of several ranks)."""
+        if self.rank is None:
+            return {}
+        return {self.rank.prefix + schema.VRAM_PEAK_GB: self.vram_peak / schema.GB,
+                self.rank.prefix + schema.RAM_PEAK_GB: self.ram_peak / schema.GB}
 
     def _job_figures(self, final: bool) -> dict[str, float]:
         spent = self.cost_usd
@@ -97,14 +101,18 @@ def _ram_bytes() -> int:
     return psutil.Process().memory_info().rss
 
 
-def _vram_bytes() -> int:
-    """NVML's used memory on every device, or torch's own peak if that is larger (NVML sees
+def _vram_bytes(rank: Rank | None = None) -> int:
+    """NVML's used memory on this process's devices (a rank of several on a node: its own
+    GPU, `Rank.device`; else every device), or torch's own peak if that is larger (NVML sees
     other processes too; torch sees only its allocator)."""
-    used = sum(hardware.vram_used_bytes())
+    each = hardware.vram_used_bytes()
+    device = rank.device(len(each)) if rank is not None else None
+    used = each[device] if device is not None else sum(each)
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
-        used = max(used, sum(torch.cuda.max_memory_allocated(d)
-                             for d in range(torch.cuda.device_count())))
+        devices = (range(torch.cuda.device_count()) if device is None
+                   else [torch.cuda.current_device()])
+        used = max(used, sum(torch.cuda.max_memory_allocated(d) for d in devices))
     return used
 
 
@@ -133,7 +141,7 @@ class Monitor:
 
     def sample(self, live: Live) -> None:
         live.ram_peak = max(live.ram_peak, _ram_bytes())
-        live.vram_peak = max(live.vram_peak, _vram_bytes())
+        live.vram_peak = max(live.vram_peak, _vram_bytes(live.rank))
 
     def _loop(self) -> None:
         last_beat = time.monotonic()
@@ -148,12 +156,15 @@ class Monitor:
                 warnings.warn(redact(f"cogit-tracker: monitor failed: {exc}"), stacklevel=1)
 
     def _tick(self, beat: bool) -> None:
-        ram, vram = _ram_bytes(), _vram_bytes()
         with self._lock:
             lives = list(self._live.values())
+        ram = _ram_bytes()
+        vram = {live.rank: 0 for live in lives}  # a process is one rank: one reading
+        for rank in vram:
+            vram[rank] = _vram_bytes(rank)
         for live in lives:
             live.ram_peak = max(live.ram_peak, ram)
-            live.vram_peak = max(live.vram_peak, vram)
+            live.vram_peak = max(live.vram_peak, vram[live.rank])
             if beat:
                 live.heartbeat()
             self._check_budget(live)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .. import schema
+from .. import schema, settings
 from ..machine import cost
 from ..redaction import redact
 from ..store import fluent_store, stash, values, writer
 from ..store.ops import Op, now_ms
 from . import monitor, ranks
-from .ending import BudgetExceeded, classify, install_sigterm, quiet
+from .ending import BudgetExceeded, classify, install_sigterm, quiet, sigterm_held
 
 
 @dataclass
@@ -132,6 +133,7 @@ class Run:
         """Make (or, as a rank other than 0, join) the run and start watching it."""
         install_sigterm()
         self.rank = rank
+        began = time.monotonic()  # a rank's time counts from here, its wait to join included
         if create and self._muted:
             ranks.join(self._writer, self.tracking_uri, self.uid, create)
         elif create:
@@ -139,8 +141,8 @@ class Run:
         watch = ranks.BudgetWatch(self.tracking_uri, self.uid, self._writer) \
             if self._muted else None
         self.live = monitor.Live(self.uid, self._writer, rate, gpu_count,
-                                 None if self._muted else budget, offset_s=offset_s,
-                                 rank=rank, watch=watch)
+                                 None if self._muted else budget, started=began,
+                                 offset_s=offset_s, rank=rank, watch=watch)
         monitor.get().add(self.live)
 
     def _finish(self, exc: BaseException | None, over_budget: bool, note: str = "",
@@ -154,12 +156,20 @@ class Run:
         live = self.live
         monitor.get().remove(live)
         if self.rank is not None:
-            status, failure = self._rank_ending(status, failure)
-            if self._muted:
-                return self._finish_rank(status, failure, live, flush)
+            with sigterm_held():
+                return self._finish_in_job(status, failure, live, flush)
+        return self._finish_run(status, failure, live, flush)
+
+    def _finish_run(self, status: str, failure: dict[str, str], live: monitor.Live,
+                    flush: bool, others: ranks.Others | None = None) -> bool:
+        """The run's figures (peaks the largest over the job's ranks, `others`), its failure
+        and its end."""
         if failure:
             self.set_tags(failure)
         figures = {schema.DURATION_S: live.duration_s, **live.figures(final=True)}
+        if others is not None:
+            for name in (schema.VRAM_PEAK_GB, schema.RAM_PEAK_GB):
+                figures[name] = others.peak(name, figures[name])
         self.log_metrics(figures)
         if failure.get(schema.FAILURE) == "cuda_oom":
             self._log_memory_summary()
@@ -170,29 +180,41 @@ class Run:
             self._writer.flush()
         return True
 
-    def _rank_ending(self, status: str, failure: dict[str, str]) -> tuple[str, dict[str, str]]:
-        """A rank that fails names itself; rank 0 ended by the launcher tearing the job down
-        after another rank failed keeps that rank's account."""
-        kind = failure.get(schema.FAILURE)
-        if kind not in ranks.OWN_FAILURES + ranks.TEARDOWN:
-            return status, failure
-        if ranks.failed_elsewhere(self.tracking_uri, self._writer.run_ids.get(self.uid),
-                                  self.rank.rank):
-            return "FAILED", {}   # e.g. gloo's "connection closed" after the other one died
-        if kind in ranks.OWN_FAILURES:
-            return status, {**failure, schema.FAILURE_RANK: str(self.rank.rank),
-                            schema.FAILURE_NODE: self.rank.node}
-        return status, failure
-
-    def _finish_rank(self, status: str, failure: dict[str, str], live: monitor.Live,
-                     flush: bool) -> bool:
-        """A rank other than 0: its own peaks and time; the run's end is rank 0's, unless
-        this rank failed (then the run is FAILED with this rank named)."""
+    def _finish_in_job(self, status: str, failure: dict[str, str], live: monitor.Live,
+                       flush: bool) -> bool:
+        """A rank's end in a job of several. It writes its own time and peaks first (the mark
+        the others wait for), then learns what they left (`ranks.others`): a rank that failed
+        names itself unless another already did; one that only witnessed a failure (torn down
+        by the launcher, or a collective that lost its peer) waits for the others' ends, and
+        a rank that wrote none was killed without a word: the lowest rank standing names it.
+        Rank 0 then writes the job's figures and the end; another rank writes the end only
+        when it is the one whose account stands."""
         stamp = now_ms()
-        own = {self.rank.prefix + schema.DURATION_S: live.duration_s, **live.figures(final=True)}
+        own = {self.rank.prefix + schema.DURATION_S: live.duration_s, **live.own_figures()}
         self._writer.submit({"op": "metrics", "uid": self.uid,
                              "metrics": [[k, v, stamp, 0] for k, v in own.items()]})
-        if failure.get(schema.FAILURE) in ranks.OWN_FAILURES:
+        self._writer.flush(settings.CONNECT_TIMEOUT.get())
+        witness = ranks.witness(failure)
+        own_fault = failure.get(schema.FAILURE) in ranks.OWN_FAILURES and not witness
+        known = ranks.killed_in_job(self.rank)
+        seen = None
+        if witness or own_fault or not self._muted:
+            seen = ranks.others(self.tracking_uri, self._writer.run_ids.get(self.uid),
+                                self.rank, witnessing=witness,
+                                wait=not own_fault and known is None)
+        writes = not self._muted
+        if seen is not None and seen.named and (witness or own_fault):
+            status, failure = "FAILED", {}    # the rank that failed first has said so
+        elif own_fault:
+            failure = {**failure, schema.FAILURE_RANK: str(self.rank.rank),
+                       schema.FAILURE_NODE: self.rank.node}
+            writes = True
+        elif witness and (known or (seen is not None and seen.missing)):
+            status, failure = "FAILED", known or ranks.remember_killed(self.rank, seen.killed())
+            writes = writes or (seen is not None and seen.records_killed())
+        if not self._muted:
+            return self._finish_run(status, failure, live, flush, seen)
+        if writes and failure:
             self._writer.submit({"op": "tags", "uid": self.uid, "tags": values.tags(failure)})
             self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": stamp})
         if flush:

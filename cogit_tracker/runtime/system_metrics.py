@@ -49,7 +49,8 @@ def _quiet_mlflow() -> Iterator[None]:
 class WriterMonitor(SystemMetricsMonitor):
     """MLflow's monitor with its collectors, publishing through cogit's writer."""
 
-    def __init__(self, uid: str, writer, elapsed_s: Callable[[], float]):
+    def __init__(self, uid: str, writer, elapsed_s: Callable[[], float],
+                 node: str | None = None):
         # Not MLflow's own __init__: that also opens a client on the store for MLflow's logger,
         # which on a SQL store that is down blocks the phase for minutes before it starts.
         self.monitors = [CPUMonitor(), DiskMonitor(), NetworkMonitor()]
@@ -58,7 +59,7 @@ class WriterMonitor(SystemMetricsMonitor):
             self.monitors.append(gpu)
         self.sampling_interval = (MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL.get()
                                   or max(settings.SYSTEM_METRICS.get(), 1.0))
-        self.node_id = MLFLOW_SYSTEM_METRICS_NODE_ID.get()
+        self.node_id = MLFLOW_SYSTEM_METRICS_NODE_ID.get() or node
         self._metrics_prefix = SYSTEM_METRICS_PREFIX
         self._shutdown_event = threading.Event()
         self._process = None
@@ -94,12 +95,15 @@ class WriterMonitor(SystemMetricsMonitor):
         self._sample()
 
 
-def start(uid: str, writer, elapsed_s: Callable[[], float]) -> WriterMonitor | None:
-    """Start sampling for the run `uid`; returns the monitor (call `finish()` at the end), or
-    None if MLflow's monitor cannot start here (a warning says why)."""
+def start(uid: str, writer, elapsed_s: Callable[[], float],
+          node: str | None = None) -> WriterMonitor | None:
+    """Start sampling for the run `uid` (`node`: the node of a job of several, its series
+    under `system/<node>/` as MLflow's `MLFLOW_SYSTEM_METRICS_NODE_ID` puts them); returns
+    the monitor (call `finish()` at the end), or None if MLflow's monitor cannot start here
+    (a warning says why)."""
     try:
         with _quiet_mlflow():
-            monitor = WriterMonitor(uid, writer, elapsed_s)
+            monitor = WriterMonitor(uid, writer, elapsed_s, node)
             monitor.start()
         return monitor
     except Exception as exc:  # noqa: BLE001 - tracking never breaks the experiment

@@ -41,7 +41,7 @@ from . import active, ranks
 from . import lease as leases
 from . import system_metrics
 from .budget import Stopper
-from .ending import BudgetExceeded, quiet
+from .ending import BudgetExceeded, quiet, raise_held
 from .progress import Progress
 from .provenance import run_context_tags
 from .run import Run
@@ -132,10 +132,15 @@ class Phase(Run):
     def __enter__(self) -> "Phase":
         if self.campaign.stopper is not None:
             self.campaign.stopper.enter()
-        with quiet(f"making phase {self.name!r} MLflow's active run"):
-            run = self._tracked(self.campaign.experiment, f"{self.name} · {self.campaign.label}",
-                                keep=self.keep_headline)
-            self._active = active.activate(run, self.tracking_uri)
+        try:
+            with quiet(f"making phase {self.name!r} MLflow's active run"):
+                run = self._tracked(self.campaign.experiment,
+                                    f"{self.name} · {self.campaign.label}",
+                                    keep=self.keep_headline)
+                self._active = active.activate(run, self.tracking_uri)
+        except BaseException as exc:  # a budget stop as the phase starts: Python calls no
+            self.__exit__(type(exc), exc, exc.__traceback__)   # __exit__ after a failed
+            raise                                              # __enter__, so record it here
         return self
 
     def _leave(self) -> None:
@@ -152,6 +157,8 @@ class Phase(Run):
                 self._finish(exc, camp.over_budget, camp.stop_note)
         if camp.over_budget and (exc is None or isinstance(exc, KeyboardInterrupt)):
             raise BudgetExceeded(f"phase {self.name!r} stopped: budget exhausted") from exc
+        if exc is None:
+            raise_held()
         return False
 
     def progress(self, done: float, total: float) -> None:
@@ -216,8 +223,12 @@ class Campaign(Run):
             ph._start({"op": "create", "uid": ph.uid, "experiment": self.experiment,
                        "name": run_name, "parent": self.uid, "start": now_ms(),
                        "tags": tags_}, self.rate, gpu_count, None, rank=self.rank)
-        if self.rank is None or self.rank.main:  # the host's series, once per job for now
-            ph._system = system_metrics.start(ph.uid, ph._writer, lambda: ph.live.duration_s)
+        if self.rank is not None and existing is None:
+            ph._writer.submit({"op": "tags", "uid": ph.uid, "tags": self.rank.own_tags()})
+        if self.rank is None or self.rank.node_main:  # each node's series, once
+            node = self.rank.node if self.rank is not None and self.rank.nodes > 1 else None
+            ph._system = system_metrics.start(ph.uid, ph._writer, lambda: ph.live.duration_s,
+                                              node)
         self._open.append(ph)
         if params:
             ph.log_params(params)
@@ -275,6 +286,8 @@ class Campaign(Run):
             self._finish(exc, over or isinstance(exc, BudgetExceeded), self.stop_note)
         if self.stopper is not None:
             self.stopper.unwound()
+        if exc is None:
+            raise_held()
         return False
 
 
@@ -383,9 +396,11 @@ def _new(s: _Setup, join: str | None = None) -> Campaign:
     camp._start(create, s.rate, s.gpu_count, s.guard, rank=s.rank)
     camp._tracked(experiment, s.label)
     camp._arm()
-    if s.rank is not None and s.rank.local_rank == 0:  # each node says what it has
-        camp._writer.submit({"op": "tags", "uid": camp.uid, "tags": {
-            schema.NODE_PREFIX + s.rank.node: hardware.probe().summary()}})
+    if s.rank is not None:  # each rank says its node; each node what it has
+        node = {schema.NODE_PREFIX + s.rank.node: hardware.probe().summary()} \
+            if s.rank.node_main else {}
+        camp._writer.submit({"op": "tags", "uid": camp.uid,
+                             "tags": {**s.rank.own_tags(), **node}})
     config = {name: tags_[tag] for name, tag in schema.CAMPAIGN_PARAMS.items() if tag in tags_}
     camp.log_params({**s.params, **config})
     with quiet("recording the environment"):
