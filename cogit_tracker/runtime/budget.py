@@ -12,10 +12,15 @@ burn. So when the monitor sees the budget spent, a `Stopper` thread:
 2. raises `BudgetStop` (a KeyboardInterrupt) in every thread inside one of the campaign's
    `with` blocks, through CPython's `PyThreadState_SetAsyncExc`, which needs no signal; the
    phase turns it into `BudgetExceeded`;
-3. waits for the campaign to unwind; if for `COGIT_BUDGET_GRACE_S` (30 s) nothing has
-   unwound (the exception was caught, or the thread is in a long C call, or blocked on other
-   threads; time spent recording a run's end does not count), ends every open run
-   KILLED/budget, flushes, and ends the process with exit code 124 (as `timeout` does);
+   and in every thread the campaign started that keeps the process alive (a data loader's,
+   a pool's, the user's own workers: they would go on logging and burning the GPU after the
+   phase has unwound);
+3. waits for the campaign to unwind, then for those threads to end; if for
+   `COGIT_BUDGET_GRACE_S` (30 s) nothing has unwound (the exception was caught, or the thread
+   is in a long C call, or blocked on other threads; time spent recording a run's end does
+   not count), or a worker thread still runs after it, ends every open run KILLED/budget,
+   flushes, stops the processes the experiment started (forked workers outlive `os._exit`),
+   and ends the process with exit code 124 (as `timeout` does);
 4. runs the `on_budget` command (`COGIT_ON_BUDGET`, e.g. the provider's "stop this pod")
    once, after the runs are recorded, and records its exit status and output on the campaign.
 """
@@ -65,6 +70,9 @@ class Stopper:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _unwound: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    #: the threads there were before the campaign: those started since are its workers
+    _before: frozenset = field(default_factory=lambda: frozenset(
+        t.ident for t in threading.enumerate()))
 
     def enter(self) -> None:
         """The current thread enters one of the campaign's `with` blocks."""
@@ -111,10 +119,34 @@ class Stopper:
         for run in runs:
             run.set_tags({schema.FAILURE: "budget", schema.FAILURE_MESSAGE: note})
         with self._lock:
-            for ident in set(self._bodies) - self._shielded:
+            targets = set(self._bodies) - self._shielded
+            for ident in targets | {t.ident for t in self._workers()}:
                 _raise_in(ident, BudgetStop)
         if runs:
             runs[-1].flush(settings.CONNECT_TIMEOUT.get())
+        self._wait_unwound(deadline, note)
+        self._wait_workers(note)
+        self._run_command(runs[-1] if runs else None)
+
+    def _workers(self) -> list[threading.Thread]:
+        """The threads the campaign started that keep the process alive (not daemons, not
+        cogit's own): a data loader's, a worker pool's, the user's own."""
+        return [t for t in threading.enumerate()
+                if t.ident not in self._before and t is not threading.current_thread()
+                and not t.daemon and not t.name.startswith("cogit-") and t.is_alive()]
+
+    def _wait_workers(self, note: str) -> None:
+        """Once the campaign has unwound, its worker threads have the grace period to end
+        (the stop was raised in them too); one still running after it would keep the process
+        and its GPU going: the process ends."""
+        deadline = time.monotonic() + self.grace_s
+        while self._workers():
+            if time.monotonic() >= deadline:
+                names = ", ".join(sorted(t.name for t in self._workers()))
+                self._end_process(f"{note}; its threads {names} did not stop")
+            time.sleep(0.2)
+
+    def _wait_unwound(self, deadline: float, note: str) -> None:
         while not self._unwound.wait(0.2):
             with self._lock:
                 recording = bool(self._shielded)
@@ -122,7 +154,6 @@ class Stopper:
                 deadline = time.monotonic() + self.grace_s
             elif time.monotonic() >= deadline:
                 self._end_process(note)
-        self._run_command(runs[-1] if runs else None)
 
     def _end_process(self, note: str) -> None:
         """The campaign did not unwind in time: record its end, run the command, exit."""
@@ -135,6 +166,7 @@ class Stopper:
             runs[-1].flush(settings.EXIT_FLUSH.get())
         self._run_command(runs[-1] if runs else None)
         writer.close_all()
+        _end_children()
         print(f"cogit-tracker: campaign {self.label!r}: {note}; it did not stop within "
               f"{self.grace_s:g}s of being interrupted, so the process ends (exit code "
               f"{EXIT_CODE})", file=sys.stderr, flush=True)
@@ -149,6 +181,23 @@ class Stopper:
                                schema.BUDGET_COMMAND_STATUS: status,
                                schema.BUDGET_COMMAND_OUTPUT: output})
             campaign.flush(settings.CONNECT_TIMEOUT.get())
+
+
+def _end_children(wait_s: float = 2.0) -> None:
+    """The processes the experiment started (forked data-loader or pool workers) would
+    outlive `os._exit` and keep the GPU busy: SIGTERM, then SIGKILL for those still there
+    after `wait_s`."""
+    import psutil
+
+    try:
+        children = psutil.Process().children(recursive=True)
+        for child in children:
+            child.terminate()
+        _, alive = psutil.wait_procs(children, timeout=wait_s)
+        for child in alive:
+            child.kill()
+    except psutil.Error:  # a child that ended meanwhile
+        pass
 
 
 def run_command(command: str) -> tuple[str, str]:

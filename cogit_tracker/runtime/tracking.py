@@ -329,6 +329,8 @@ def _setup(label: str, experiment: str | None = None, model: str | None = None,
     check_label(label)
     heads = declare(headline)
     rank = ranks.Rank.from_environment()
+    with quiet("preparing MLflow's fluent API"):
+        active.warm()
     precision = schema.check_precision(precision)
     uri = store_uri.tracking_uri(tracking_uri)
     profile = hardware.probe()
