@@ -124,6 +124,17 @@ def link_tag(uid: str) -> str:
     return f"{LINK_PREFIX}{uid}"
 
 
+# Where a link pointed when it was made: on the decision run, `cogit.pin.<uid> =
+# <experiment_id>/<run_id>` of the run the linker resolved. A uid is only a claim (any writer
+# can tag a run with any uid); a run id is the store's own, so links and `verify` count the
+# pinned run only, and report any other run that carries the same uid.
+PIN_PREFIX = "cogit.pin."
+
+
+def pin_tag(uid: str) -> str:
+    return f"{PIN_PREFIX}{uid}"
+
+
 def decision_tag(number: int) -> str:
     """Tag on a linked run naming the decision; zero-padded so `cogit.decision.002` sorts."""
     return f"cogit.decision.{number:03d}"
@@ -238,6 +249,8 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
 MAX_KEY = 250               # metric, param and tag keys
+MAX_RUN_NAME = 250          # a run's name: PostgreSQL's runs.name is VARCHAR(250), sqlite's is not
+MAX_LABEL = 200             # a campaign label, leaving room for "<phase> · " in a phase's name
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
 STEP_RANGE = (-(2**63), 2**63 - 1)  # a step is a 64-bit integer (the BIGINT column)

@@ -47,10 +47,19 @@ def classify(exc: BaseException | None, over_budget: bool,
         return "KILLED", {schema.FAILURE: "sigterm", schema.FAILURE_MESSAGE: "SIGTERM received"}
     if isinstance(exc, KeyboardInterrupt):
         return "KILLED", {schema.FAILURE: "interrupted", schema.FAILURE_MESSAGE: "KeyboardInterrupt"}
-    message = redact(f"{type(exc).__name__}: {exc}")[:schema.MAX_TAG_VALUE]
+    message = redact(f"{type(exc).__name__}: {_text(exc)}")[:schema.MAX_TAG_VALUE]
     if type(exc).__name__ == "OutOfMemoryError" and type(exc).__module__.startswith("torch"):
         return "FAILED", {schema.FAILURE: "cuda_oom", schema.FAILURE_MESSAGE: message}
     return "FAILED", {schema.FAILURE: "exception", schema.FAILURE_MESSAGE: message}
+
+
+def _text(exc: BaseException) -> str:
+    """The exception's message; one whose `__str__` raises must still leave the run ended,
+    not RUNNING."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - any failure of the user's __str__
+        return f"(its message could not be read: {type(exc).__name__}.__str__ raised)"
 
 
 # -- SIGTERM: unwind like an exception, then behave as the previous handler would -----------

@@ -206,6 +206,9 @@ class Campaign(Run):
         if self.over_budget:
             raise BudgetExceeded(f"campaign {self.label!r}: budget spent; phase {name!r} "
                                  "not started")
+        if not isinstance(name, str) or not name.strip():
+            raise BadInput(f"phase name {name!r} is empty: give a name such as 'train'")
+        check_name("phase name", name, schema.MAX_RUN_NAME - len(f" · {self.label}"))
         self._phases += 1
         index = self._phases if index is None else index
         existing = self._existing_phases.get(name)
@@ -292,10 +295,28 @@ class Campaign(Run):
 
 
 def check_label(label: str | None) -> str:
-    """A campaign label that names something (any character is fine, quotes included)."""
+    """A campaign label that names something and that every supported store keeps (any
+    printable character is fine, quotes included)."""
     if not label or not label.strip():
         raise BadInput(f"campaign label {label!r} is empty: give a name such as 'run-002'")
-    return label
+    return check_name("campaign label", label, schema.MAX_LABEL)
+
+
+def check_name(what: str, text: str, limit: int) -> str:
+    """A name that sqlite would take but PostgreSQL would refuse, losing the run there: too
+    long for its VARCHAR column, a NUL, or a lone surrogate (not UTF-8). BadInput at the
+    call, before any run exists."""
+    shown = repr(text[:40] + ("..." if len(text) > 40 else ""))
+    if len(text) > limit:
+        raise BadInput(f"{what} {shown} has {len(text)} characters: accepted: at most {limit}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(f"{what} {shown} is not valid Unicode (a lone surrogate): accepted: "
+                       "text that UTF-8 can encode") from None
+    if "\x00" in text:
+        raise BadInput(f"{what} {shown} holds a NUL character: accepted: text without NUL")
+    return text
 
 
 @dataclass
