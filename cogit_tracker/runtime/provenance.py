@@ -29,4 +29,4 @@ def run_context_tags(explicit: Mapping[str, str]) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001 - see docstring
         warnings.warn(redact(f"cogit-tracker: MLflow's run context failed: {exc}"), stacklevel=2)
         found = {}
-    return {**{k: redact(str(v)) for k, v in found.items()}, **explicit}
+    return {**{k: redact(str(v), name=k) for k, v in found.items()}, **explicit}

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 from .. import schema, settings
 from ..machine import cost
-from ..redaction import redact
+from ..redaction import redact, secret_name
 from ..store import fluent_store, stash, values, writer
 from ..store.ops import Op, now_ms
 from . import monitor, ranks
@@ -109,8 +109,8 @@ class Run:
         """Columns of equal length; shown as a table in `mlflow ui` (MLflow's `log_table`)."""
         if self._muted:
             return
-        columns = {k: [redact(v) if isinstance(v, str) else v for v in col]
-                   for k, col in data.items()}
+        columns = {k: [redact(v, name=str(k)) if isinstance(v, str) or secret_name(str(k))
+                       else v for v in col] for k, col in data.items()}
         self._writer.submit({"op": "table", "uid": self.uid, "file": artifact_file,
                              "data": columns})
 

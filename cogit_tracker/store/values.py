@@ -5,7 +5,8 @@ key, a step of 2**63, a param logged again with another value), and a batch hold
 points of the experiment's good data. So the run handles check every key and value here,
 against MLflow's own rules (the limits are in `schema.py`), before anything is queued: what
 fails is dropped with one warning per key and problem, and the rest is logged. Values are
-also masked (`redaction.redact`) before they leave the process.
+also masked (`redaction.redact`) before they leave the process: all of a value whose key names
+a secret (`api_key`, `auth_header`, `HF_TOKEN`), the secret-shaped parts of any other.
 """
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def _checked_keys(kind: str, items: Mapping[Any, Any]) -> dict[str, Any]:
     out = {}
     for key, value in items.items():
         problem = key_problem(key)
+        if problem is None and redact(key) != key:
+            problem = "holds what looks like a secret"
         if problem is None:
             out[key] = value
         else:
@@ -108,7 +111,7 @@ def metrics(points: Mapping[Any, Any], step: Any) -> tuple[dict[str, float], int
 
 
 def _text(kind: str, key: str, value: Any, limit: int) -> str:
-    text = redact(str(value))
+    text = redact(str(value), name=key)
     if len(text) > limit:
         warn_once((kind, "long", key), f"{kind} {key!r} is {len(text):,} characters long; "
                   f"cut to the {limit:,} MLflow keeps")
