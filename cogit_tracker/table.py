@@ -50,6 +50,8 @@ def fmt_value(value, kind: str) -> str:
     """Human form of a raw value; blank for missing, so a missing figure never reads as 0."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if isinstance(value, float) and math.isinf(value) and kind not in ("when",):
+        return "inf" if value > 0 else "-inf"
     formats = {
         "seconds": lambda v: _duration(float(v)),
         "usd": lambda v: f"${v:,.2f}" if abs(v) >= 0.01 or v == 0 else f"${v:.4f}",

@@ -23,6 +23,7 @@ from typing import Iterable
 from .. import schema as s
 from ..errors import BadInput
 from ..store import query
+from ..store.query import stored
 from ..store.uri import check, scheme
 
 # Tags a report reads. Anything else on the run (params, system metrics...) is never fetched.
@@ -159,7 +160,7 @@ def fetch_sql(uri: str, experiments: list[str] | None) -> Snapshot:
         for run_id, key, value, is_nan in rows_of(q_metrics):
             row = rows.get(run_id)
             if row is not None and not is_nan and _kept(row, key):
-                row.metrics[key] = float(value)
+                row.metrics[key] = stored(value)
         cur.close()
     return Snapshot(_ordered(rows.values()))
 
@@ -178,7 +179,8 @@ def history_sql(uri: str, wanted: dict[str, list[str]]) -> Histories:
     with _reading(uri, engine) as conn:
         for run_id, key, step, value, is_nan in conn.execute(query, {"keys": keys}):
             if key in wanted.get(run_id, ()) and not is_nan:
-                out.setdefault(run_id, {}).setdefault(key, []).append((int(step), float(value)))
+                out.setdefault(run_id, {}).setdefault(key, []).append(
+                    (int(step), stored(value)))
     return out
 
 
@@ -213,7 +215,7 @@ def fetch_rest(client, experiments: list[str] | None) -> Snapshot:
             row = RunRow(info.run_id, exps[info.experiment_id], info.run_name or "",
                          info.status, info.start_time, info.end_time,
                          {k: v for k, v in data.tags.items() if _tag(k)})
-            row.metrics = {k: float(v) for k, v in data.metrics.items()
+            row.metrics = {k: stored(v) for k, v in data.metrics.items()
                            if _kept(row, k) and not math.isnan(v)}
             rows.append(row)
     return Snapshot(_ordered(rows))

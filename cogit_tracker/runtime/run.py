@@ -148,6 +148,8 @@ class Run:
     def _finish(self, exc: BaseException | None, over_budget: bool, note: str = "",
                 flush: bool = True) -> bool:
         """Record how the run ended, once; False if it had ended already."""
+        if self._writer.in_child:  # a forked child leaving the parent's `with` block: the
+            return False           # runs are the parent's to end
         with self._end_lock:
             if self._ended or self.live is None:
                 return False

@@ -11,11 +11,20 @@ a label with a single quote is written in double quotes; a value that no quoting
 """
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable, Iterator, Mapping
 
 from .. import schema
 
 PAGE = 1000  # the most MLflow returns per request
+
+
+def stored(value: float) -> float:
+    """A metric as it was logged: MLflow's SQL store keeps +-inf as +-1.7976931348623157e308
+    (the largest float), which a report would print as a 309-digit number."""
+    value = float(value)
+    return math.copysign(math.inf, value) if abs(value) >= sys.float_info.max else value
 
 
 def pages(fetch: Callable[[str | None], list]) -> Iterator:

@@ -21,6 +21,7 @@ the experiment or the other ops:
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
 import time
@@ -32,6 +33,7 @@ from typing import Mapping
 from .. import settings
 from ..redaction import redact
 from . import uri as store_uri
+from . import values
 from .backlog import Backlog
 from .ops import Applier, Op, apply_isolating, coalesce, now_ms
 from .quarantine import Failure, Quarantine, reason, rejected
@@ -79,11 +81,31 @@ class Writer:
         self._checked = False   # the store answered and opened since the last failure
         self._last_try = 0.0
         self._closed = False
+        self._pid = os.getpid()
         self._thread = threading.Thread(target=self._loop, name="cogit-writer", daemon=True)
         self._thread.start()
 
+    @property
+    def in_child(self) -> bool:
+        """Whether this is a child forked from the process that made the writer: its thread
+        did not survive the fork (and its lock may be held for good), so nothing queued here
+        would ever be written."""
+        return os.getpid() != self._pid
+
+    def _forked(self) -> bool:
+        """`in_child`, said once; the child's ops are dropped."""
+        if not self.in_child:
+            return False
+        values.warn_once(("forked", self.tracking_uri), f"this process ({os.getpid()}) was "
+                         f"forked from the one that opened its runs ({self._pid}); what it "
+                         "logs is not recorded: log from the parent, or start workers with "
+                         "the 'spawn' method and open a phase in them")
+        return True
+
     # -- called by the experiment: cheap, never touches the store ---------------------------
     def submit(self, op: Op) -> None:
+        if self._forked():
+            return
         with self._cv:
             if op["op"] == "create":
                 self._creates[op["uid"]] = op
@@ -98,6 +120,8 @@ class Writer:
         the GIL, and they go into flat columns, which allocate no object the garbage collector
         tracks: a burst of 10,000 `log_metrics` calls then triggers no collection (a full one
         costs ~0.1 s once MLflow is imported: decisions/0014)."""
+        if self._forked():
+            return
         ts = now_ms() if at_ms is None else at_ms
         with self._lock:
             tail = self._tail
@@ -141,7 +165,10 @@ class Writer:
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every op so far is in the store, the backlog or the quarantine. False
         after `timeout`, or as soon as a write hangs on a store whose host no longer takes
-        connections; what is still queued then stays queued, in order."""
+        connections; what is still queued then stays queued, in order. A forked child has
+        no writer thread to wait for: False at once."""
+        if self.in_child:
+            return False
         deadline = time.monotonic() + timeout
         probe_at = time.monotonic() + 1.0
         while True:
@@ -162,8 +189,8 @@ class Writer:
         """Flush; whatever could not be written (still queued, or in flight on a hung
         request: applying it twice changes nothing) goes to the backlog, and one line on
         stderr says what waits in the spool and what, if anything, is lost."""
-        if self._closed:
-            return
+        if self._closed or self.in_child:  # a forked child holds the parent's queue: the
+            return                         # parent writes it
         self.flush(timeout)
         with self._cv:
             self._closed = True

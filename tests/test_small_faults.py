@@ -1,5 +1,5 @@
-"""Names every supported store keeps, and endings that must not leave a run RUNNING (issue 17,
-item 7).
+"""Small faults, each a class (issue 17, item 7): names every supported store keeps, endings that
+must not leave a run RUNNING, infinite metrics, forked children.
 
 sqlite keeps any text as a run name; PostgreSQL's `runs.name` is VARCHAR(250) and its text
 columns refuse NUL and lone surrogates, so a label sqlite took lost its runs there. Such a name
@@ -72,3 +72,58 @@ def test_an_exception_whose_str_raises_still_ends_the_runs(store):
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert [r.info.status for r in runs] == ["FAILED", "FAILED"]
     assert all("could not be read" in r.data.tags[schema.FAILURE_MESSAGE] for r in runs)
+
+
+def test_an_infinite_metric_reads_as_inf_not_309_digits(store):
+    """MLflow's SQL store keeps inf as the largest float; the report shows inf again, and
+    its JSON says the figure is not finite."""
+    import json
+    import subprocess
+    import sys
+
+    with ct.campaign("infinite", usd_per_hour=1) as camp:
+        with camp.phase("p") as ph:
+            ph.log_metrics({"fidelity": float("inf"), "loss": float("-inf")})
+    cli = [sys.executable, "-m", "cogit_tracker.cli", "report", "--tracking-uri", store]
+    table = subprocess.run(cli, capture_output=True, text=True, check=True).stdout
+    assert " inf " in table and " -inf " in table and "797,693" not in table
+    row = json.loads(subprocess.run(cli + ["--json"], capture_output=True, text=True,
+                                    check=True).stdout)["rows"][0]
+    assert row["fidelity"] is None and "inf" in row["fidelity_reason"]
+
+
+def test_a_forked_child_that_logs_says_once_that_it_is_not_recorded(store, tmp_path):
+    """A child forked inside a phase (a data-loader worker, `os.fork`) holds the parent's
+    writer without its thread: it warns once, drops what it logs, and exits at once (it does
+    not wait 30 s on a thread that is not there, nor spool the parent's queue)."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent("""
+        import os, sys, time
+        import cogit_tracker as ct
+        with ct.campaign("forked", usd_per_hour=1) as camp:
+            with camp.phase("p") as ph:
+                ph.log_metrics({"parent": 1.0})
+                pid = os.fork()
+                if pid == 0:
+                    for i in range(3):
+                        ph.log_metrics({"child": float(i)})
+                    sys.exit(0)                     # atexit runs here, as in a plain fork
+                os.waitpid(pid, 0)
+                ph.log_metrics({"parent": 2.0})
+        print("done", flush=True)
+    """)
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0 and "done" in done.stdout, done.stderr
+    assert done.stderr.count("was forked from the one that opened its runs") == 1, done.stderr
+    assert time.monotonic() - t0 < 60
+    client = MlflowClient(store)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              f"tags.`{schema.KIND}` = 'phase'")
+    assert runs[0].data.metrics["parent"] == 2.0 and "child" not in runs[0].data.metrics
+    assert not list((tmp_path).rglob("*.jsonl")), "the child spooled nothing"
