@@ -127,3 +127,29 @@ def test_a_forked_child_that_logs_says_once_that_it_is_not_recorded(store, tmp_p
                               f"tags.`{schema.KIND}` = 'phase'")
     assert runs[0].data.metrics["parent"] == 2.0 and "child" not in runs[0].data.metrics
     assert not list((tmp_path).rglob("*.jsonl")), "the child spooled nothing"
+
+
+def test_overlapping_phases_total_their_wall_time_not_their_sum(store):
+    """Two phases that run at once (here nested; on two machines alike) took the time they
+    spanned: the report's total is not their sum. Sequential phases still add up."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from cogit_tracker.reports.model import overlap_s
+
+    assert overlap_s([(0, 10_000), (10_000, 20_000)]) == 0            # one after the other
+    assert overlap_s([(0, 10_000), (5_000, 20_000), (6_000, 7_000)]) == 6.0
+    assert overlap_s([(0, None), (None, 5)]) == 0
+    with ct.campaign("overlap", usd_per_hour=1) as camp:
+        with camp.phase("a"):
+            with camp.phase("b"):
+                time.sleep(3)
+    cli = [sys.executable, "-m", "cogit_tracker.cli", "report", "--json",
+           "--tracking-uri", store]
+    rows = json.loads(subprocess.run(cli, capture_output=True, text=True,
+                                     check=True).stdout)["rows"]
+    by_phase = {r["phase"]: r["duration_s"] for r in rows}
+    assert by_phase["a"] >= 3 and by_phase["b"] >= 3
+    assert by_phase["total"] < by_phase["a"] + 1 < by_phase["a"] + by_phase["b"]

@@ -97,8 +97,9 @@ class Campaign:
         return declared or logged(n for p in self.phases for n in p.figures.metrics)
 
     def totals(self) -> Figures:
-        """Sums of time and cost; peaks are maxima; each of the experiment's metrics is the
-        last phase's that measured it."""
+        """Sums of cost, and of time less the time phases ran at once (two phases on two
+        machines in the same hour took one hour, not two); peaks are maxima; each of the
+        experiment's metrics is the last phase's that measured it."""
         figs = [p.figures for p in self.phases]
 
         def present(name):
@@ -111,9 +112,25 @@ class Campaign:
             return max(present(name), default=None)
 
         last = {k: v for f in figs for k, v in f.metrics.items()}  # later phases win
-        return Figures(duration_s=total(s.DURATION_S), cost_usd=total(s.COST_USD),
+        duration = total(s.DURATION_S)
+        if duration is not None:
+            duration -= overlap_s([(p.start_time, p.end_time) for p in self.phases])
+        return Figures(duration_s=duration, cost_usd=total(s.COST_USD),
                        vram_peak_gb=peak(s.VRAM_PEAK_GB), ram_peak_gb=peak(s.RAM_PEAK_GB),
                        metrics=last)
+
+
+def overlap_s(spans: Sequence[tuple[int | None, int | None]]) -> float:
+    """Seconds counted more than once by spans (epoch ms) that overlap: their lengths less
+    the length of their union. Spans without both ends count nothing."""
+    known = sorted((a, b) for a, b in spans if a is not None and b is not None and b > a)
+    union, end = 0, None
+    for start, stop in known:
+        if end is None or start > end:
+            union, end = union + (stop - start), stop
+        elif stop > end:
+            union, end = union + (stop - end), stop
+    return (sum(b - a for a, b in known) - union) / 1000
 
 
 # ---------------------------------------------------------------- loading
