@@ -26,6 +26,8 @@ from ..store.uri import scheme
 TABLE = "cogit_decision_numbers"
 STALE_S = 600.0
 NUMBERS_URI_ENV = "COGIT_DECISION_NUMBERS_URI"
+#: on an HTTP store's claim experiment: the key of the writer that claimed it
+CLAIM_TAG = "cogit.decision.claim"
 SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 
 
@@ -165,15 +167,45 @@ class ExperimentNumbers:
         return {int(n) for n in names if n.isdigit()}
 
     def _claim(self, number: int) -> bool:
+        """Create the number's experiment, tagged with a key of this claim's own, so that a
+        create whose reply was lost (and MLflow's own retry of it, which the server refuses as
+        a name already taken) is recognised as ours by the key, not taken for another's."""
         from mlflow.exceptions import MlflowException
 
+        from ..store import once
+
+        key = uuid.uuid4().hex
+        name = self._name(number)
+        exp_id = None
+        for attempt in range(once.TRIES):
+            try:
+                exp_id = self.client.create_experiment(name, tags={CLAIM_TAG: key})
+                break
+            except Exception as exc:
+                taken = isinstance(exc, MlflowException) and \
+                    exc.error_code == "RESOURCE_ALREADY_EXISTS"
+                if not taken and once.definite(exc):
+                    raise
+                try:
+                    exp = self.client.get_experiment_by_name(name)
+                except Exception:  # noqa: BLE001 - still away: try again, then say why
+                    exp = None
+                    if attempt == once.TRIES - 1:
+                        raise exc from None
+                if exp is not None:
+                    if exp.tags.get(CLAIM_TAG) != key:
+                        return False          # another writer's claim
+                    exp_id = exp.experiment_id
+                    break
+                if taken or attempt == once.TRIES - 1:
+                    raise
+                time.sleep(once.PAUSE_S[min(attempt, len(once.PAUSE_S) - 1)])
         try:
-            exp_id = self.client.create_experiment(self._name(number))
-        except MlflowException as exc:
-            if exc.error_code == "RESOURCE_ALREADY_EXISTS":
-                return False
-            raise
-        self.client.delete_experiment(exp_id)
+            self.client.delete_experiment(exp_id)
+        except MlflowException:
+            # a delete whose reply was lost, repeated: the claim is deleted all the same
+            if self.client.get_experiment(exp_id).lifecycle_stage != "deleted":
+                raise
         return True
 
     def reserve(self, wanted: int | None = None) -> int:

@@ -19,7 +19,7 @@ from mlflow.exceptions import MlflowException
 from .. import schema as S
 from ..errors import BadInput, Failure, Unknown
 from ..runtime.provenance import run_context_tags
-from ..store import query
+from ..store import once, query
 from ..store.artifacts import ArtifactReader, client_reader, quiet_mlflow
 from ..store.ops import ensure_experiment
 from ..store.uri import tracking_uri
@@ -118,8 +118,11 @@ class DecisionLog:
         exp = self.client.get_experiment_by_name(S.DECISION_EXPERIMENT)  # reads create nothing
         if exp is None:
             return []
-        return query.runs(self.client, f"tags.`{S.KIND}` = 'decision'", [exp.experiment_id],
+        runs = query.runs(self.client, f"tags.`{S.KIND}` = 'decision'", [exp.experiment_id],
                           tags=tags)
+        # a store written before exactly-once creates may hold one decision twice: one shown
+        return once.distinct_runs(runs, lambda r: r.data.tags.get(S.DECISION_NUMBER),
+                                  what="decisions")
 
     def _existing(self):
         return [(int(r.data.tags[S.DECISION_NUMBER]), r.info.run_id)
@@ -252,8 +255,9 @@ class DecisionLog:
     def _create_run(self, d: Decision) -> str:
         tags = {S.UID: uuid.uuid4().hex, S.KIND: "decision", **self._tags(d)}
         tags.update({S.link_tag(uid): role for uid, role in d.links.items()})
-        return self.client.create_run(self.experiment_id, run_name=d.heading,
-                                      tags=run_context_tags(tags)).info.run_id
+        # sent once, the uid looked up after a lost reply: never a second run (`once.py`)
+        return once.create_run(self.client, self.experiment_id, tags[S.UID],
+                               run_context_tags(tags), run_name=d.heading).info.run_id
 
     def _tags(self, d: Decision) -> dict[str, str]:
         md = render(d)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from .. import schema as s
 from ..errors import BadInput
 from ..reports.model import Campaign, Phase, load
-from ..store import query
+from ..store import once, query
 from ..table import Column, Table
 
 
@@ -94,7 +94,7 @@ def record(client, p: Prediction) -> str:
     if p.campaign:
         tags[s.PREDICTION_CAMPAIGN] = p.campaign
     name = f"{p.source}: {p.model} {p.precision} on {p.gpu_key}"
-    run = client.create_run(exp_id, run_name=name, tags=tags)
+    run = once.create_run(client, exp_id, tags[s.UID], tags, run_name=name)   # never twice
     metrics = {s.PREDICTED_DURATION_S: p.duration_s, s.PREDICTED_COST_USD: p.cost_usd,
                s.PREDICTED_PEAK_GB: p.peak_gb}
     for key, value in metrics.items():

@@ -22,7 +22,7 @@ from typing import Iterable
 
 from .. import schema as s
 from ..errors import BadInput
-from ..store import query
+from ..store import once, query
 from ..store.query import stored
 from ..store.uri import check, scheme
 
@@ -233,5 +233,25 @@ def history_rest(client, wanted: dict[str, list[str]]) -> Histories:
 
 
 def _ordered(rows: Iterable[RunRow]) -> list[RunRow]:
-    """Both paths sort the same way, so reports are identical row for row."""
-    return sorted(rows, key=lambda r: (r.start_time or 0, r.run_id))
+    """Both paths sort the same way, so reports are identical row for row; one row per
+    `cogit.uid` (`_distinct`)."""
+    return sorted(_distinct(rows), key=lambda r: (r.start_time or 0, r.run_id))
+
+
+def _distinct(rows: Iterable[RunRow]) -> list[RunRow]:
+    """One row per `cogit.uid`: a store written before exactly-once creates may hold a run
+    twice (a create repeated after its lost reply), the copy RUNNING with its first tags only.
+    The row with most data is kept, and a phase whose parent is a dropped copy is given the
+    kept campaign as its parent, so none of its phases is lost."""
+    rows = list(rows)
+    kept, replaced = once.distinct(
+        rows, lambda r: r.tags.get(s.UID),
+        lambda r: once.richness(r.status, len(r.metrics) + len(r.tags), r.start_time))
+    if replaced:
+        moved = {r.run_id: replaced[id(r)].run_id for r in rows if id(r) in replaced}
+        for row in kept:
+            parent = row.tags.get(s.PARENT_RUN)
+            if parent in moved:
+                row.tags[s.PARENT_RUN] = moved[parent]
+        once.note_duplicates(len(replaced), "runs in the report")
+    return kept

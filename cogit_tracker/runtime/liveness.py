@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import schema
 from ..errors import BadInput, check_number
 from ..machine import cost
-from ..store import query
+from ..store import once, query
 from ..store import uri as store_uri
 from .ranks import latest_heartbeat
 
@@ -69,7 +69,8 @@ def list_runs(tracking_uri: str | None = None, campaign: str | None = None,
         clauses.append(f"attributes.status = '{status}'")
     found = _cogit_runs(client, " and ".join(clauses),
                         {schema.CAMPAIGN: campaign} if campaign else None, limit)
-    return [RunState.of(run) for run in found]
+    # a store written before exactly-once creates may hold a run twice: one shown
+    return [RunState.of(run) for run in once.distinct_runs(found)]
 
 
 def reap(tracking_uri: str | None = None, stale_after_s: float = DEFAULT_STALE_AFTER_S,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import schema
-from . import first_open, query
+from . import first_open, once, query
 from . import uri as store_uri
 
 Op = dict[str, Any]
@@ -118,9 +118,9 @@ class Applier:
         tags = dict(op["tags"])
         if op.get("parent"):
             tags[schema.PARENT_RUN] = self.run_id(op["parent"])
-        run = self.client.create_run(
-            exp_id, start_time=op["start"], tags=tags, run_name=op.get("name")
-        )
+        # sent once (no hidden HTTP retry), the uid looked up after any failure: `once.py`
+        run = once.create_run(self.client, exp_id, op["uid"], tags, start_time=op["start"],
+                              run_name=op.get("name"))
         self.run_ids[op["uid"]] = run.info.run_id
         if op.get("params"):
             self._params({"uid": op["uid"], "params": op["params"]})

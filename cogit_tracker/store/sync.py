@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from .. import schema
 from ..errors import BadInput
 from ..redaction import redact
-from . import query
+from . import once, query
 from . import uri as store_uri
 from .ops import chunks, ensure_experiment
 
@@ -206,8 +206,10 @@ def _copy_run(src, dst, run, experiment_id: str, existing, tags: dict[str, str])
     info = run.info
     if existing is None:
         # the uid goes on at creation, so even a copy interrupted right here is found next time
-        existing = dst.create_run(experiment_id, start_time=info.start_time, run_name=info.run_name,
-                                  tags={schema.UID: run.data.tags[schema.UID]})
+        # ... and it is sent once, looked up by uid after a lost reply (`once.py`)
+        uid = run.data.tags[schema.UID]
+        existing = once.create_run(dst, experiment_id, uid, {schema.UID: uid},
+                                   start_time=info.start_time, run_name=info.run_name)
     run_id = existing.info.run_id
     for chunk in chunks([Param(k, v) for k, v in run.data.params.items()
                          if existing.data.params.get(k) != v], schema.MAX_PARAMS_PER_BATCH):
