@@ -51,7 +51,7 @@ def store_failure(exc: BaseException) -> StoreFailure | None:
     code = getattr(exc, "error_code", None)
     if code == "UNAUTHENTICATED":
         if not (os.environ.get("MLFLOW_TRACKING_PASSWORD") or os.environ.get("MLFLOW_TRACKING_TOKEN")):
-            return StoreFailure("the tracking server wants credentials: set "
+            return StoreFailure("the tracking server wants credentials; set "
                                 "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
                                 "(or MLFLOW_TRACKING_TOKEN)")
         return StoreFailure("the tracking server refused the credentials in "

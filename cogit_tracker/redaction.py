@@ -176,6 +176,10 @@ def _mask_pairs(text: str) -> str:
             masked = value[0]   # a number in JSON: `"max_token": 5` stays valid JSON
         elif value["plain"] == REDACTED or value["plain"].startswith(("//", REDACTED)):
             masked = value[0]   # `name: //host`, already masked
+        elif ":" in head["sep"] and head["sep"] != head["sep"].strip() and \
+                re.fullmatch(r"[a-z]{1,12}", value["plain"]) and \
+                re.match(r" [A-Za-z(]", text[value.end():value.end() + 2]):
+            masked = value[0]   # prose: `--auth: set the password`, `credentials: see below`
         else:
             masked = REDACTED
         out.append(text[at:value.start()] + masked)

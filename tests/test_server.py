@@ -89,7 +89,7 @@ def test_wrong_or_missing_password_is_one_line(auth_server, tmp_path):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
     missing = cli("sync", "--from", url, "--to", f"sqlite:///{never}", base=clean)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
-    assert last_line(missing) == ("Error: the tracking server wants credentials: set "
+    assert last_line(missing) == ("Error: the tracking server wants credentials; set "
                                   "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
                                   "(or MLFLOW_TRACKING_TOKEN)")
     wrong_pw = "definitely-wrong-password-42"

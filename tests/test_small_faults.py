@@ -153,3 +153,40 @@ def test_overlapping_phases_total_their_wall_time_not_their_sum(store):
     by_phase = {r["phase"]: r["duration_s"] for r in rows}
     assert by_phase["a"] >= 3 and by_phase["b"] >= 3
     assert by_phase["total"] < by_phase["a"] + 1 < by_phase["a"] + by_phase["b"]
+
+
+@pytest.mark.postgres
+def test_postgres_uris_without_or_with_a_missing_database_are_one_line(tmp_path):
+    """A server URI naming no database would fill the server's default one with MLflow's
+    tables: exit 2. One naming a database the server lacks: exit 1 at once (MLflow retried
+    for 104 s, then printed a traceback)."""
+    import subprocess
+    import sys
+    import time
+
+    server = "postgresql://postgres@127.0.0.1:5432"
+    cli = [sys.executable, "-m", "cogit_tracker.cli", "report", "--tracking-uri"]
+    none = subprocess.run(cli + [server], capture_output=True, text=True, timeout=60)
+    assert none.returncode == 2 and "no database named" in none.stderr
+    t0 = time.monotonic()
+    missing = subprocess.run(cli + [server + "/cogit_no_such_db"], capture_output=True,
+                             text=True, timeout=120)
+    assert time.monotonic() - t0 < 30
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+    assert "no database 'cogit_no_such_db'" in missing.stderr and "createdb" in missing.stderr
+    with pytest.raises(BadInput, match="no database named"):
+        ct.campaign("x", tracking_uri=server, usd_per_hour=1)
+
+
+@pytest.mark.postgres
+def test_a_database_name_with_a_quote_is_one_identifier():
+    from cogit_tracker.store import server
+
+    uri = 'postgresql://postgres@127.0.0.1:5432/cogit_q"uote'
+    try:
+        assert server.ensure_database(uri) is True
+        assert server.ensure_database(uri) is False     # it exists, under exactly that name
+    finally:
+        server.drop_database(uri)
+    assert server.ensure_database(uri) is True           # and it was dropped
+    server.drop_database(uri)

@@ -48,6 +48,12 @@ def database_name(uri: str) -> str:
     return urlsplit(uri).path.lstrip("/")
 
 
+def quoted(conn, name: str) -> str:
+    """A database name as an SQL identifier, whatever it holds (a quote included): the
+    dialect's own quoting, never the name pasted between quotes."""
+    return conn.dialect.identifier_preparer.quote_identifier(name)
+
+
 def ensure_database(uri: str) -> bool:
     """Create the PostgreSQL database `uri` names if it is missing; True if it was created.
 
@@ -70,7 +76,7 @@ def ensure_database(uri: str) -> bool:
     admin = sqlalchemy.create_engine(with_database(uri, "postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{database_name(uri)}"')
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted(conn, database_name(uri))}")
     finally:
         admin.dispose()
     return True
@@ -88,7 +94,7 @@ def drop_database(uri: str) -> None:
             conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
             )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted(conn, name)}")
     finally:
         admin.dispose()
 
@@ -184,7 +190,7 @@ def prepare(spec: ServerSpec, env: dict[str, str] | None = None) -> None:
             raise BadInput(f"--auth: set {ADMIN_PASSWORD_VAR} to the admin password "
                            f"(at least {MIN_ADMIN_PASSWORD} characters)")
     _check_listen(spec.host, spec.port)
-    check(spec.backend_uri, "write", "--backend-store-uri")
+    check(spec.backend_uri, "write", "--backend-store-uri", made_here=True)
     ensure_database(spec.backend_uri)
     if "://" not in spec.artifacts:
         Path(spec.artifacts).mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ SQLITE_PREFIX = "sqlite:///"
 DRIVERS = {"sqlite": None, "postgresql": "psycopg2", "http": None, "https": None,
            "mysql": "pymysql", "mssql": "pyodbc"}
 ACCEPTED = "sqlite:///PATH, postgresql://HOST/DB, http(s)://HOST:PORT"
+SQL_SERVERS = ("postgresql", "mysql", "mssql")  # a URI of these must name its database
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433, "http": 80, "https": 443}
 #: track: a run logs here (a missing store is made, a store that is down is spooled for);
 #: write: a command writes here (it must answer); read: a command reads (it must exist too)
@@ -53,9 +54,11 @@ def tracking_uri(explicit: str | None = None, mode: Mode = "track") -> str:
     return check(explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI, mode)
 
 
-def check(uri: str, mode: Mode = "track", what: str = "tracking store") -> str:
+def check(uri: str, mode: Mode = "track", what: str = "tracking store",
+          made_here: bool = False) -> str:
     """`uri` with the driver MLflow needs, or BadInput (a malformed or missing store) or
-    StoreFailure (a store that does not answer, for `write` and `read`)."""
+    StoreFailure (a store that does not answer, or a PostgreSQL database that is not there,
+    for `write` and `read`; `made_here`: the caller creates the database)."""
     uri = pg_driver(inner(uri.strip()))
     kind = scheme(uri)
     if kind not in DRIVERS or "://" not in uri:
@@ -65,12 +68,38 @@ def check(uri: str, mode: Mode = "track", what: str = "tracking store") -> str:
         _check_sqlite(uri, mode, what)
     elif not urlsplit(uri).hostname:
         raise BadInput(f"{what} {redact(uri)!r}: no host; accepted: {ACCEPTED}")
+    elif kind in SQL_SERVERS and not urlsplit(uri).path.strip("/"):
+        raise BadInput(f"{what} {redact(uri)!r}: no database named (MLflow would make its "
+                       f"tables in the server's default one); accepted: {ACCEPTED}")
     elif mode != "track":
         reason = answers(uri)
         if reason:
             raise StoreFailure(f"{what} {redact(uri)} does not answer ({reason}): is it "
                                "running, and is this the right address?")
+        if kind == "postgresql" and not made_here:
+            _check_pg_database(uri, what)
     return uri
+
+
+def _check_pg_database(uri: str, what: str) -> None:
+    """A PostgreSQL server that answers but has no such database: one line now, not MLflow's
+    minute and a half of retries and a traceback. One connection, `COGIT_CONNECT_TIMEOUT_S`."""
+    import psycopg2
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(uri)
+    try:
+        psycopg2.connect(host=url.host, port=url.port or DEFAULT_PORTS["postgresql"],
+                         user=url.username, password=url.password, dbname=url.database,
+                         connect_timeout=max(int(settings.CONNECT_TIMEOUT.get()), 1),
+                         **dict(url.query)).close()
+    except psycopg2.OperationalError as exc:
+        first = redact(str(exc).strip().splitlines()[0]) if str(exc).strip() else "refused"
+        if "does not exist" in first:
+            raise StoreFailure(f"{what} {redact(uri)}: the server answers but has no database "
+                               f"{url.database!r} ({first}); create it (`createdb "
+                               f"{url.database}`) or name another") from None
 
 
 def scheme(uri: str) -> str:
