@@ -158,6 +158,8 @@ LINES: list[tuple[list[str], int]] = [
     (["server", "--workers", "0"], 2), (["server", "--backend-store-uri", "garbage://x"], 2),
     (["server", "--backend-store-uri", "sqlite:///x.db"], 2),
     (["server", "--backend-store-uri", DEAD_PG], 1), (["server", "--auth"], 2),
+    (["server", "--artifacts-destination", "foo://bucket/x"], 2),
+    (["server", "--backend-store-uri", "postgresql://postgres@127.0.0.1:5432"], 2),
     (["server", "--port", "TAKEN"], 2),
     # sync
     (["sync"], 2), (["sync", "--from", "sqlite:///mlflow.db"], 2),

@@ -190,6 +190,7 @@ def prepare(spec: ServerSpec, env: dict[str, str] | None = None) -> None:
             raise BadInput(f"--auth: set {ADMIN_PASSWORD_VAR} to the admin password "
                            f"(at least {MIN_ADMIN_PASSWORD} characters)")
     _check_listen(spec.host, spec.port)
+    _check_artifacts(spec.artifacts)
     check(spec.backend_uri, "write", "--backend-store-uri", made_here=True)
     ensure_database(spec.backend_uri)
     if "://" not in spec.artifacts:
@@ -302,6 +303,26 @@ def serve(spec: ServerSpec) -> None:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+#: artifact schemes that are MLflow's own business, not a place a server stores files
+_NOT_DESTINATIONS = {"", "runs", "models", "mlflow-artifacts", "cogit-artifacts"}
+
+
+def _check_artifacts(artifacts: str) -> None:
+    """A destination MLflow can write to: a folder, or a URI of a scheme its artifact
+    repositories know (s3, gs, wasbs, ...). An unknown one was taken at start and failed at
+    the first upload, on the experiment's time."""
+    if "://" not in artifacts:
+        return
+    from mlflow.store.artifact.artifact_repository_registry import (
+        _artifact_repository_registry as registry)
+
+    kind = urlsplit(artifacts).scheme.lower()
+    known = sorted(set(registry._registry) - _NOT_DESTINATIONS)
+    if kind not in known:
+        raise BadInput(f"--artifacts-destination {redact(artifacts)!r}: unknown scheme "
+                       f"{kind!r}; accepted: a folder, or {', '.join(k + '://' for k in known)}")
 
 
 def _artifacts_uri(artifacts: str) -> str:
