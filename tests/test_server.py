@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,42 @@ def wait_for_text(path: Path, text: str, proc, timeout: float) -> str:
         time.sleep(0.25)
     pytest.fail(f"no line with {text!r} within {timeout:.0f} s (exit code {proc.poll()}):\n"
                 + path.read_text()[-2000:])
+
+
+def test_cogit_log_server_names_its_log_and_takes_the_server_with_it_when_killed(tmp_path):
+    """The MLflow server's own output goes to the file the first line names (it was thrown
+    away); a `kill -9` of `cogit-log server` ends the MLflow server too (it went on holding
+    its port, in a session of its own)."""
+    import signal
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    from conftest import PG_ADMIN_URI
+    from test_sync import REPO
+
+    db = server.with_database(store.pg_driver(PG_ADMIN_URI), f"cogit_test_kill_{os.getpid()}")
+    port, out, log = server.free_port(), tmp_path / "out.txt", tmp_path / "mlflow-server.log"
+    proc = subprocess.Popen([sys.executable, "-m", "cogit_tracker.cli", "server", "--port",
+                             str(port), "--backend-store-uri", db, "--workers", "1",
+                             "--log", str(log)],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            stdout=out.open("w"), stderr=subprocess.STDOUT)
+    try:
+        banner = wait_for_text(out, "mlflow server at", proc, timeout=120)
+        assert str(log) in banner
+        assert log.stat().st_size > 0, "the server's own output is kept"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline, answering = time.monotonic() + 30, True
+        while answering and time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
+                time.sleep(0.5)
+            except (urllib.error.URLError, ConnectionError, OSError):
+                answering = False
+        assert not answering, "the MLflow server outlived cogit-log server"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.drop_database(db)

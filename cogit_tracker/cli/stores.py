@@ -25,17 +25,21 @@ from .render import emit_json
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--auth", is_flag=True,
               help="MLflow basic auth; needs MLFLOW_AUTH_ADMIN_PASSWORD (12+ characters).")
-def server_cmd(backend_store_uri, artifacts, host, port, workers, auth) -> None:
+@click.option("--log", "log_path", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False, writable=True),
+              help="The server's own output (default: .cogit/server/server.log).")
+def server_cmd(backend_store_uri, artifacts, host, port, workers, auth, log_path) -> None:
     """Run a shared mlflow server on PostgreSQL with served artifacts, until Ctrl-C.
 
     \b
     Example:
         cogit-log server --port 5000
+        cogit-log server --port 5000 --log /var/log/mlflow-server.log
         MLFLOW_AUTH_ADMIN_PASSWORD=... cogit-log server --auth
     """
     where = {"backend_uri": backend_store_uri, "artifacts": artifacts}
     server.serve(server.ServerSpec(host=host, port=port, workers=workers, auth=auth,
-                                   **{k: v for k, v in where.items() if v}))
+                                   **{k: v for k, v in where.items() if v}), log_path)
 
 
 @cli.command("sync")

@@ -229,7 +229,8 @@ class Server:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(command(self.spec), env=env, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         finally:
             if self.log_path:
                 log.close()
@@ -284,15 +285,33 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
     raise TimeoutError(f"mlflow server at {url} did not answer /health within {timeout:.0f} s")
 
 
-def serve(spec: ServerSpec) -> None:
-    """Run in the foreground until Ctrl-C or SIGTERM (what `make server` does)."""
-    server = Server(spec)
+def _die_with_parent() -> None:
+    """In the server's process, before it runs: have the kernel send it SIGTERM when the
+    process that started it dies, however (a `kill -9` of `cogit-log server` left the MLflow
+    server holding its port). Linux's PR_SET_PDEATHSIG; elsewhere nothing."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
+def serve(spec: ServerSpec, log_path: Path | None = None) -> None:
+    """Run in the foreground until Ctrl-C or SIGTERM (what `make server` does); the server's
+    own output goes to `log_path` (default `<state dir>/server.log`), which the first line
+    names."""
+    log_path = Path(log_path) if log_path else spec.state_dir / "server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    server = Server(spec, log_path=log_path)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.start()
         print(f"mlflow server at {spec.url}  (backend {redact(spec.backend_uri)}, "
-              f"artifacts {spec.artifacts}{', basic auth' if spec.auth else ''}); Ctrl-C stops it",
-              flush=True)
+              f"artifacts {spec.artifacts}{', basic auth' if spec.auth else ''}; its log in "
+              f"{log_path}); Ctrl-C stops it", flush=True)
         server.proc.wait()
     except KeyboardInterrupt:
         pass
