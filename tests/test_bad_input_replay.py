@@ -134,7 +134,7 @@ LINES: list[tuple[list[str], int]] = [
     (["decision", "verify", "99999999999999999999"], 2),
     # decision import, export
     (["decision", "import", "/no/such/log.md"], 2), (["decision", "import", "notes.txt"], 2),
-    (["decision", "import", "."], 2),
+    (["decision", "import", "."], 2), (["decision", "import", "/dev/zero"], 2),
     (["decision", "export", "--single", "/no/such/folder/log.md"], 2),
     (["decision", "export", "--dir", "notes.txt"], 2),
     (["decision", "export", "--dir", "/no/such/parent/decisions"], 2),

@@ -60,15 +60,25 @@ class Parsed:
 # ---------------------------------------------------------------- reading
 
 
+#: the largest log read (the researcher's month is 60 KB): `/dev/zero`, a pipe that never
+#: ends or a multi-GB file by mistake is refused, not read until memory runs out
+MAX_LOG_BYTES = 16 * 2**20
+
+
 def read_text(path: str | Path) -> tuple[str, int]:
-    """The file as clean text: LF line ends, Mac Roman mojibake repaired (count of lines)."""
+    """The file as clean text: LF line ends, Mac Roman mojibake repaired (count of lines).
+    At most `MAX_LOG_BYTES` are read, whatever the file is."""
     import ftfy
 
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_LOG_BYTES + 1)
     except OSError as exc:
         raise BadInput(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_LOG_BYTES:
+        raise BadInput(f"{path}: more than {MAX_LOG_BYTES // 2**20} MiB; accepted: a "
+                       "Captain's Log markdown file up to that size")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
