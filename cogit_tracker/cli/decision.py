@@ -170,13 +170,22 @@ def decision_show(number, runs, tracking_uri, as_json):
     """
     log = _log(tracking_uri)
     d = log.load(number)
-    linked = log.linked_runs(d) if runs or as_json else None
+    ev = log.evidence(d) if runs or as_json else None
+    linked = ev.runs if ev is not None else None
     if as_json:
-        emit_json({**d.to_dict(), "runs": [dataclasses.asdict(r) for r in linked]})
+        emit_json({**d.to_dict(), "runs": [dataclasses.asdict(r) for r in linked],
+                   "not_counted": [c.line for c in ev.claims]})
         return
     emit_markdown(tables.record(d))
     for table in tables.evidence(d, linked):
         emit(table)
+    _not_counted(ev.claims if ev is not None else [])
+
+
+def _not_counted(claims) -> None:
+    """A run a link does not count (a copied cogit.uid, a pinned run gone): one line each."""
+    for claim in claims:
+        click.echo(f"warning: {claim.line}", err=True)
 
 
 @decision_group.command("link")
@@ -240,6 +249,9 @@ def decision_verify(number, tracking_uri, as_json):
     """Check a decision's criteria against its linked runs; exit 1 if refuted.
 
     Sets the status to validated or refuted once every checkable criterion is decided.
+    Each link counts the run it was pinned to when it was made (by run id); any other run
+    carrying the same cogit.uid is named on stderr and never counted. A link made before
+    pins counts the one run carrying its uid and is pinned to it now.
 
     \b
     Example:
@@ -249,9 +261,11 @@ def decision_verify(number, tracking_uri, as_json):
     if as_json:
         emit_json({"number": number, "status": ver.status, "changed": ver.changed,
                    "criteria": [{"text": c.text, "expr": c.expr, "state": o.state,
-                                 "value": o.value, "runs": o.runs} for c, o in ver.results]})
+                                 "value": o.value, "runs": o.runs} for c, o in ver.results],
+                   "not_counted": [c.line for c in ver.claims], "pinned": ver.pinned})
     else:
         emit(tables.verification(ver))
+        _not_counted(ver.claims)
     if ver.status == "refuted":
         sys.exit(1)
 

@@ -168,7 +168,8 @@ def decide(uri: str, campaign: str, choose: str | None = None,
     if edit is not None:
         d = edit(d)
     log = DecisionLog(uri)
-    d = log.create(d, [(advice.situation.campaign.uid, "context"), *links])
+    # by run id: the advised run itself, whatever other run copies its uid
+    d = log.create(d, [(advice.situation.campaign.run_id, "context"), *links])
     if predicted is not None:
         predicted.doc["decision"] = d.number
         track.record(log.client, predicted)

@@ -79,6 +79,9 @@ class Decision:
     preamble: str = ""               # text under the heading that is not a **Field:** line
     extras: list[Extra] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)   # linked run uid -> role (store only)
+    # linked run uid -> "experiment_id/run_id" it was resolved to when linked (store only; a
+    # link made before pins existed has none until its first `verify`)
+    pins: dict[str, str] = field(default_factory=dict)
     # (section key, heading as written) in the order read; lets a parsed log render back in
     # its own order and with its own headings. Not part of equality: it is presentation.
     layout: list[tuple[str, str]] = field(default_factory=list, compare=False)

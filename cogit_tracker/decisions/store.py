@@ -68,11 +68,62 @@ class LinkedRun:
 
 
 @dataclass
+class Claim:
+    """A run a link does not count, and why: another run carrying the linked uid (`planted`;
+    `ambiguous` for a link made before pins), or a pinned run that is gone, changed or not
+    readable here. `link_experiment` is where the link points ("" when unknown): a reader of
+    the pages sees a claim only about a link they may see."""
+
+    uid: str
+    role: str
+    what: str            # planted | ambiguous | unreadable | changed | deleted | missing
+    run_id: str = ""     # the run it is about
+    experiment_id: str = ""
+    experiment: str = ""   # that experiment's name
+    link_experiment: str = ""
+    counted_run_id: str = ""   # the run the link counts instead, if any
+    hidden: bool = False       # the run is in an experiment this reader may not read
+
+    @property
+    def line(self) -> str:
+        where = "a run in an experiment you may not read" if self.hidden else \
+            f"run {self.run_id} in experiment {self.experiment or self.experiment_id!r}"
+        link = f"{self.role} link {self.uid}"
+        if self.what == "planted":
+            return (f"{where} also claims cogit.uid {self.uid}; the {self.role} link is pinned "
+                    f"to run {self.counted_run_id or '(unreadable)'}: not counted")
+        if self.what == "ambiguous":
+            return (f"{where} carries cogit.uid {self.uid} of an unpinned {self.role} link that "
+                    "other runs carry too: none counted; pin it with `cogit-log decision link "
+                    "NUMBER RUN_ID --role ROLE`")
+        if self.what == "missing":
+            return f"{link}: no run carries that cogit.uid: nothing counted"
+        state = {"unreadable": "is not in this store or not readable here",
+                 "changed": "no longer carries that cogit.uid in its pinned experiment",
+                 "deleted": "is deleted"}[self.what]
+        return f"{link}: its pinned run {self.run_id} {state}: not counted"
+
+
+@dataclass
+class Evidence:
+    runs: list[LinkedRun]
+    claims: list[Claim]
+    new_pins: dict[str, str]   # unpinned links -> the pin of the one run carrying their uid
+
+
+def pin_of(run) -> str:
+    """A link's pin: where the run it was resolved to sits, by the store's own ids."""
+    return f"{run.info.experiment_id}/{run.info.run_id}"
+
+
+@dataclass
 class Verification:
     decision: Decision
     results: list[tuple[object, Outcome]]     # (Criterion, Outcome)
     status: str                               # status after verifying
     changed: bool
+    claims: list["Claim"] = field(default_factory=list)   # runs not counted, and why
+    pinned: list[str] = field(default_factory=list)       # uids of links pinned by this verify
 
     @property
     def summary(self) -> str:
@@ -135,8 +186,25 @@ class DecisionLog:
                           "(see `cogit-log decision list`)")
         return runs[0]
 
-    def entries(self) -> list[Entry]:
-        return sorted((_entry(r) for r in self._decision_runs()), key=lambda e: e.number)
+    def entries(self, experiment_ids: list[str] | None = None) -> list[Entry]:
+        """Every decision's line; with `experiment_ids` (a reader of the pages), each counts
+        only the links that reader may see, as its page shows them."""
+        found = []
+        for run in self._decision_runs():
+            e = _entry(run)
+            if experiment_ids is not None:
+                e.links = len(self.evidence(self._links_of(run), experiment_ids,
+                                            phases=False).runs)
+            found.append(e)
+        return sorted(found, key=lambda e: e.number)
+
+    @staticmethod
+    def _links_of(run) -> Decision:
+        """A decision run's links and pins, from its tags alone (no artifact read)."""
+        t = run.data.tags
+        links = {k[len(S.LINK_PREFIX):]: v for k, v in t.items() if k.startswith(S.LINK_PREFIX)}
+        return Decision(t.get(S.DECISION_TITLE, "?"), links=links,
+                        pins={u: t[S.pin_tag(u)] for u in links if S.pin_tag(u) in t})
 
     def entry(self, number: int) -> Entry:
         """What the tags say of one decision (its last verification among them)."""
@@ -180,6 +248,8 @@ class DecisionLog:
         d.status = tags.get(S.DECISION_STATUS, d.status)
         d.links = {k[len(S.LINK_PREFIX):]: v for k, v in tags.items()
                    if k.startswith(S.LINK_PREFIX)}
+        d.pins = {k[len(S.PIN_PREFIX):]: v for k, v in tags.items()
+                  if k.startswith(S.PIN_PREFIX) and k[len(S.PIN_PREFIX):] in d.links}
         return d
 
     def all(self) -> tuple[list[Decision], list[str]]:
@@ -223,6 +293,7 @@ class DecisionLog:
         validate(d, lambda f: f"--{f}")
         targets = [(self.resolve(t), check_role(role)) for t, role in links]
         d.links = {self._uid(run): role for run, role in targets}
+        d.pins = {run.data.tags[S.UID]: pin_of(run) for run, _ in targets}
         _ = self.experiment_id
         d.number = self.numbers.reserve(number)
         written: list[tuple[str, str]] = []
@@ -255,6 +326,7 @@ class DecisionLog:
     def _create_run(self, d: Decision) -> str:
         tags = {S.UID: uuid.uuid4().hex, S.KIND: "decision", **self._tags(d)}
         tags.update({S.link_tag(uid): role for uid, role in d.links.items()})
+        tags.update({S.pin_tag(uid): pin for uid, pin in d.pins.items()})
         # sent once, the uid looked up after a lost reply: never a second run (`once.py`)
         return once.create_run(self.client, self.experiment_id, tags[S.UID],
                                run_context_tags(tags), run_name=d.heading).info.run_id
@@ -298,6 +370,8 @@ class DecisionLog:
         d = self._record(run)
         uid = self._uid(other)
         d.links[uid] = role
+        d.pins[uid] = pin_of(other)   # linking again (by run id) re-pins a link
+        self.client.set_tag(run.info.run_id, S.pin_tag(uid), d.pins[uid])
         self.client.set_tag(run.info.run_id, S.link_tag(uid), role)
         self.client.set_tag(other.info.run_id, S.decision_tag(number), role)
         self._save(run.info.run_id, d)
@@ -319,7 +393,7 @@ class DecisionLog:
         d.status = status
         self._save(run.info.run_id, d)
         if newer is not None:
-            self.link(by, run.data.tags[S.UID], "supersedes")
+            self.link(by, run.info.run_id, "supersedes")   # by run id: a uid is a claim
         return d
 
     def set_criterion(self, number: int, index: int, expr: str) -> Decision:
@@ -345,19 +419,91 @@ class DecisionLog:
     def linked_runs(self, d: Decision, experiment_ids: list[str] | None = None) -> list[LinkedRun]:
         """The runs a decision links to, each campaign with its phase runs; only those in
         `experiment_ids` when given (what a reader of the `cogit` pages may see)."""
-        out = []
-        ids = experiment_ids if experiment_ids is not None else \
-            [e.experiment_id for e in query.experiments(self.client)]
+        return self.evidence(d, experiment_ids).runs
+
+    def evidence(self, d: Decision, experiment_ids: list[str] | None = None,
+                 phases: bool = True) -> "Evidence":
+        """What a decision's links point at, and what claims to be it but is not counted.
+
+        A pinned link (`cogit.pin.<uid>`) counts its pinned run only, while that run still
+        carries the uid and sits in the pinned experiment; a run of another store's id (a
+        synced copy) is found by `cogit.sync.source_run_id`. Every other run carrying the uid
+        is a `Claim`, never counted. A link made before pins (none stored) counts the one run
+        carrying its uid, and is pinned to it by the next `verify`; when several carry it,
+        none is counted. Resolution does not depend on the reader: `experiment_ids` (what a
+        reader may see) only filters the result, links and claims alike, afterwards."""
+        names = {e.experiment_id: e.name for e in query.experiments(self.client)}
+        runs, claims, new_pins = [], [], {}
         for uid, role in d.links.items():
-            run = query.find(self.client, uid, ids)
-            if run is None:
+            carriers = query.runs(self.client, experiment_ids=list(names),
+                                  tags={S.UID: uid}) if names else []
+            found, link_exp = self._pinned(uid, role, d.pins.get(uid), carriers, claims, names)
+            if d.pins.get(uid) is None:
+                if len(carriers) == 1:
+                    found = carriers[0]
+                    new_pins[uid] = pin_of(found)
+                elif not carriers:
+                    claims.append(Claim(uid, role, "missing"))
+            if found is not None:
+                link_exp = found.info.experiment_id
+            for other in carriers:
+                if found is None or other.info.run_id != found.info.run_id:
+                    claims.append(Claim(uid, role, "ambiguous" if d.pins.get(uid) is None
+                                        else "planted", other.info.run_id,
+                                        other.info.experiment_id,
+                                        names.get(other.info.experiment_id, ""), link_exp,
+                                        found.info.run_id if found is not None else ""))
+            if found is None:
                 continue
-            item = _linked(run, role)
-            if item.kind == "campaign":
-                kids = query.children(self.client, run)
+            item = _linked(found, role)
+            if item.kind == "campaign" and phases:
+                kids = query.children(self.client, found)
                 item.phases = sorted((_linked(k, role) for k in kids), key=_phase_order)
-            out.append(item)
-        return out
+            runs.append(item)
+        for c in claims:
+            c.link_experiment = c.link_experiment or next(
+                (r.experiment_id for r in runs if r.uid == c.uid), "")
+        if experiment_ids is not None:
+            ids = set(experiment_ids)
+            runs = [r for r in runs if r.experiment_id in ids]
+            claims = [c for c in claims if c.link_experiment in ids]
+            for c in claims:
+                if c.experiment_id not in ids:   # say nothing of where that run is
+                    c.hidden, c.run_id, c.experiment_id, c.experiment = True, "", "", ""
+        return Evidence(runs, claims, new_pins)
+
+    def _pinned(self, uid: str, role: str, pin: str | None, carriers: list, claims: list,
+                names: dict[str, str]):
+        """(the run a pinned link counts or None, the experiment it is pinned to)."""
+        if pin is None:
+            return None, ""
+        exp_id, _, run_id = pin.rpartition("/")
+        run = self._get_run(run_id) if RUN_ID.match(run_id) else None
+        if run is None:   # another store's run id: this store's copy of that run, if one
+            copies = [r for r in carriers if r.data.tags.get(S.SYNC_SOURCE_RUN) == run_id]
+            if len(copies) == 1:
+                return copies[0], copies[0].info.experiment_id
+            claims.append(Claim(uid, role, "unreadable", run_id, exp_id,
+                                names.get(exp_id, ""), exp_id))
+        elif run.data.tags.get(S.UID) != uid or run.info.experiment_id != exp_id:
+            claims.append(Claim(uid, role, "changed", run_id, run.info.experiment_id,
+                                names.get(run.info.experiment_id, ""), exp_id))
+        elif run.info.lifecycle_stage != "active":
+            claims.append(Claim(uid, role, "deleted", run_id, exp_id, names.get(exp_id, ""),
+                                exp_id))
+        else:
+            return run, exp_id
+        return None, exp_id
+
+    def _get_run(self, run_id: str):
+        """The run with this id, or None if this store has none or will not show it."""
+        try:
+            return self.client.get_run(run_id)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "PERMISSION_DENIED",
+                                  "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+                return None
+            raise
 
     def check(self, d: Decision, runs: list[LinkedRun]) -> list[tuple[object, Outcome]]:
         """Each criterion of `d` against its linked `runs`, as they stand; writes nothing."""
@@ -368,13 +514,16 @@ class DecisionLog:
     def verify(self, number: int) -> Verification:
         run = self._run(number)
         d = self._record(run)
-        results = self.check(d, self.linked_runs(d))
+        ev = self.evidence(d)
+        results = self.check(d, ev.runs)
         found = verdict([o for _, o in results])
         changed = found is not None and d.status != "superseded" and found != d.status
         if changed:
             d.status = found
-        ver = Verification(d, results, d.status, changed)
-        self._save(run.info.run_id, d, {S.DECISION_VERIFICATION: ver.summary})
+        d.pins.update(ev.new_pins)   # links made before pins: pinned to the run counted now
+        ver = Verification(d, results, d.status, changed, ev.claims, sorted(ev.new_pins))
+        self._save(run.info.run_id, d, {S.DECISION_VERIFICATION: ver.summary,
+                                        **{S.pin_tag(u): p for u, p in ev.new_pins.items()}})
         return ver
 
 

@@ -208,9 +208,9 @@ def decisions():
     if status is not None and status not in schema.DECISION_STATUSES:
         raise BadInput(f"query parameter 'status' is {status!r}; accepted: "
                        f"{', '.join(schema.DECISION_STATUSES)}")
-    _, names, _ = _visible()
+    _, names, ids = _visible()
     log = _log(names)
-    entries = select_entries(log.entries() if log else [], status,
+    entries = select_entries(log.entries(ids) if log else [], status,
                              _one("since", required=False), _one("text", required=False))
     if _api():
         return _json([dataclasses.asdict(e) for e in entries])
@@ -232,16 +232,23 @@ def decision():
     if record is None:  # the store's URI is the server's business, not the page's
         raise Unknown(f"decision #{number:03d}: no such decision; accepted: a number from "
                       f"{url_for('cogit.decisions')}")
-    runs = log.linked_runs(record, ids)
+    ev = log.evidence(record, ids)
+    runs = ev.runs
+    if ids is not None:  # a reader sees only the links they may read, nothing of the others
+        seen = {r.uid for r in runs} | {c.uid for c in ev.claims}
+        record.links = {u: role for u, role in record.links.items() if u in seen}
+        record.pins = {u: pin for u, pin in record.pins.items() if u in seen}
     checks = log.check(record, runs)
     chain = log.supersede_chain(number)
     if _api():
         return _json({**record.to_dict(), "runs": [dataclasses.asdict(r) for r in runs],
                       "checks": [{"text": c.text, "expr": c.expr, **dataclasses.asdict(o)}
                                  for c, o in checks],
+                      "not_counted": [c.line for c in ev.claims],
                       "supersede_chain": [dataclasses.asdict(e) for e in chain]})
     return render_template(
         "decision.html", d=record, runs=runs, chain=chain, sections=SECTIONS,
+        not_counted=[c.line for c in ev.claims],
         checks=tables.verification(Verification(record, checks, record.status, False)),
         runs_table=tables.linked_runs(runs) if runs else None,
         verification=log.entry(number).verification)
