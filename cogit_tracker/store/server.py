@@ -226,6 +226,8 @@ class Server:
     def start(self, timeout: float = 90.0) -> "Server":
         prepare(self.spec, self.env)
         env = environment(self.spec, self.env)
+        if self.log_path:  # made once every setting is known good: a refusal leaves nothing
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(command(self.spec), env=env, stdout=log,
@@ -304,7 +306,6 @@ def serve(spec: ServerSpec, log_path: Path | None = None) -> None:
     own output goes to `log_path` (default `<state dir>/server.log`), which the first line
     names."""
     log_path = Path(log_path) if log_path else spec.state_dir / "server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     server = Server(spec, log_path=log_path)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
