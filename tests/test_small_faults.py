@@ -190,3 +190,23 @@ def test_a_database_name_with_a_quote_is_one_identifier():
         server.drop_database(uri)
     assert server.ensure_database(uri) is True           # and it was dropped
     server.drop_database(uri)
+
+
+def test_a_report_to_a_full_device_is_one_line(store):
+    """Writing the output fails (ENOSPC, here /dev/full): exit 1 and one line, whether to a
+    file or to stdout (it was a traceback)."""
+    import subprocess
+    import sys
+
+    with ct.campaign("full", usd_per_hour=1) as camp:
+        with camp.phase("p"):
+            pass
+    cli = [sys.executable, "-m", "cogit_tracker.cli", "report", "--tracking-uri", store]
+    for extra, out in ((["--output", "/dev/full"], subprocess.PIPE), ([], None),
+                       (["--json"], None)):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(cli + extra, stdout=out or full, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            "Error: could not write the output: No space left on device"], done.stderr

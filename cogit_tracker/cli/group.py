@@ -52,7 +52,24 @@ class CogitGroup(click.Group):
             if isinstance(exc, OSError) and exc.filename:
                 raise OneLine(_line(f"{exc.filename}: {exc.strerror or exc}; accepted: a path "
                                     "that exists and can be read or written")) from None
+            if isinstance(exc, OSError):  # the output could not be written (a full disk)
+                _drop_stdout()
+                raise click.ClickException(_line(f"could not write the output: "
+                                                 f"{exc.strerror or exc}")) from None
             raise
+
+
+def _drop_stdout() -> None:
+    """After a failed write to stdout, what is left in its buffer would fail again at exit,
+    as a second message: it goes nowhere instead."""
+    import os
+    import sys
+
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
 
 
 def _one_line(exc: click.UsageError) -> OneLine:
