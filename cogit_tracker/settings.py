@@ -49,6 +49,9 @@ SYSTEM_METRICS = Seconds("COGIT_SYSTEM_S", 15.0)  # how often a phase logs MLflo
 FLUSH = Seconds("COGIT_FLUSH_S", 0.5)            # how long queued writes wait for company
 RETRY = Seconds("COGIT_RETRY_S", 5.0)            # how often a spooling writer tries the store
 EXIT_FLUSH = Seconds("COGIT_EXIT_FLUSH_S", 30.0)  # how long exit waits for queued writes
+#: how long a run's end waits for its writes (the rest goes on in the background; what exit
+#: cannot write waits in the spool): a slow store does not hold each `with` block for long
+END_FLUSH = Seconds("COGIT_END_FLUSH_S", 10.0)
 CONNECT_TIMEOUT = Seconds("COGIT_CONNECT_TIMEOUT_S", 10.0)  # one try to reach a store
 MEMORY_OPS = Count("COGIT_MEMORY_OPS", 500_000)   # kept in memory when the spool cannot be written
 JOIN_WAIT = Seconds("COGIT_JOIN_WAIT_S", 120.0)  # a rank waits this long for rank 0's run

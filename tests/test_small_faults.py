@@ -209,4 +209,31 @@ def test_a_report_to_a_full_device_is_one_line(store):
                                   text=True, timeout=120)
         assert done.returncode == 1, done.stderr
         assert done.stderr.strip().splitlines() == [
-            "Error: could not write the output: No space left on device"], done.stderr
+            "Error: could not write: No space left on device"], done.stderr
+
+
+def test_the_campaign_page_of_a_campaign_two_decisions_link(store, monkeypatch):
+    """Two decisions linking one campaign sorted two links that had no order: a 500."""
+    import subprocess
+    import sys
+
+    from flask import Flask
+    from mlflow.server import BACKEND_STORE_URI_ENV_VAR
+
+    from cogit_tracker.web import views
+
+    with ct.campaign("linked-twice", usd_per_hour=1) as camp:
+        with camp.phase("p"):
+            pass
+    for title in ("First", "Second"):
+        subprocess.run([sys.executable, "-m", "cogit_tracker.cli", "decision", "new",
+                        "--no-input", "--title", title, "--option", "A: go", "--chosen", "A",
+                        "--reason", "r", "--link", "linked-twice:evidence"],
+                       check=True, capture_output=True, timeout=120)
+    monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, store)
+    app = Flask("cogit-test")
+    app.register_blueprint(views.blueprint)
+    page = app.test_client().get("/cogit/campaign?campaign=linked-twice")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "#001" in text and "#002" in text

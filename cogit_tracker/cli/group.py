@@ -52,9 +52,9 @@ class CogitGroup(click.Group):
             if isinstance(exc, OSError) and exc.filename:
                 raise OneLine(_line(f"{exc.filename}: {exc.strerror or exc}; accepted: a path "
                                     "that exists and can be read or written")) from None
-            if isinstance(exc, OSError):  # the output could not be written (a full disk)
+            if isinstance(exc, OSError):  # a write failed (a full disk: the output, a file)
                 _drop_stdout()
-                raise click.ClickException(_line(f"could not write the output: "
+                raise click.ClickException(_line(f"could not write: "
                                                  f"{exc.strerror or exc}")) from None
             raise
 

@@ -23,9 +23,10 @@ from .overview import visible_campaigns
 SAMPLE_ROWS = 12  # generations shown, spread over the table so every setting appears
 
 
-@dataclass
+@dataclass(order=True)
 class Link:
-    """A decision linked to this campaign or one of its phases."""
+    """A decision linked to this campaign or one of its phases; listed by number (a campaign
+    that two decisions link sorted two of these: without an order, the page was a 500)."""
 
     number: int
     role: str

@@ -179,7 +179,7 @@ class Run:
             self._ending(figures)
         self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": now_ms()})
         if flush:
-            self._writer.flush()
+            self._writer.flush(settings.END_FLUSH.get())
         return True
 
     def _finish_in_job(self, status: str, failure: dict[str, str], live: monitor.Live,
@@ -220,7 +220,7 @@ class Run:
             self._writer.submit({"op": "tags", "uid": self.uid, "tags": values.tags(failure)})
             self._writer.submit({"op": "end", "uid": self.uid, "status": status, "end": stamp})
         if flush:
-            self._writer.flush()
+            self._writer.flush(settings.END_FLUSH.get())
         return True
 
     def end_stopped(self, note: str) -> None:

@@ -81,6 +81,7 @@ class Writer:
         self._checked = False   # the store answered and opened since the last failure
         self._last_try = 0.0
         self._closed = False
+        self._hurry = False  # a Ctrl-C came while a flush waited: later ones do not wait
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._loop, name="cogit-writer", daemon=True)
         self._thread.start()
@@ -169,6 +170,13 @@ class Writer:
         no writer thread to wait for: False at once."""
         if self.in_child:
             return False
+        try:
+            return self._wait_written(0.0 if self._hurry else timeout)
+        except KeyboardInterrupt:  # Ctrl-C: no later flush waits either (`close` spools)
+            self._hurry = True
+            raise
+
+    def _wait_written(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         probe_at = time.monotonic() + 1.0
         while True:
@@ -191,7 +199,10 @@ class Writer:
         stderr says what waits in the spool and what, if anything, is lost."""
         if self._closed or self.in_child:  # a forked child holds the parent's queue: the
             return                         # parent writes it
-        self.flush(timeout)
+        try:
+            self.flush(timeout)
+        except KeyboardInterrupt:  # Ctrl-C while exit waits: what is left goes to the spool now
+            pass
         with self._cv:
             self._closed = True
             left = self._inflight + self._take()
