@@ -32,6 +32,9 @@ FAKE_GPUS = REPO / "tests" / "support" / "ranks" / "fake_gpus"
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 ACCELERATE = Path(sys.executable).with_name("accelerate")
 RATE = 3.6  # job.py's usd_per_hour
+#: how long the ranks left wait for a killed one's end before naming it (default 10 s; the
+#: others' ends arrive within a second or two here, loaded or not)
+END_WAIT = "5"
 
 
 def made_store(tmp_path: Path) -> str:
@@ -214,7 +217,8 @@ def test_a_rank_killed_with_minus_9_is_named_not_the_teardown(tmp_path):
     """Rank 1 SIGKILLs itself mid-step, as the kernel's OOM killer would: it can say nothing;
     rank 0 sees gloo lose its peer, then torchrun's SIGTERM, and names rank 1."""
     uri = made_store(tmp_path)
-    done = torchrun(tmp_path, uri, KILL_RANK="1", STEPS="40", STEP_S="0.1")
+    done = torchrun(tmp_path, uri, KILL_RANK="1", STEPS="40", STEP_S="0.1",
+                    COGIT_RANKS_END_WAIT_S=END_WAIT)
     assert done.returncode != 0
     found = runs(uri)
     for run in (found["train · ddp-2"], found["ddp-2"]):
@@ -267,7 +271,8 @@ def test_two_nodes_are_one_job_with_a_line_per_node(tmp_path):
 
 def test_on_two_nodes_a_killed_rank_is_named_with_its_node(tmp_path):
     uri = made_store(tmp_path)
-    done = two_nodes(tmp_path, uri, KILL_RANK="3", STEPS="40", STEP_S="0.1")
+    done = two_nodes(tmp_path, uri, KILL_RANK="3", STEPS="40", STEP_S="0.1",
+                     COGIT_RANKS_END_WAIT_S=END_WAIT)
     assert any(d.returncode != 0 for d in done)
     phase = runs(uri)["train · ddp-2"]
     tags = phase.data.tags

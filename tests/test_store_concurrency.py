@@ -51,9 +51,9 @@ CHILD = textwrap.dedent("""
 #: how long the test waits for its processes to be ready, then to finish
 READY_S = 180
 DONE_S = 300
-#: how many times the sqlite race is run: it showed on every try before the fix, but a race
-#: is a matter of chance
-SQLITE_TRIES = 3
+#: how many times the sqlite race is run: it showed on every try before the fix (4 and 8
+#: processes alike), but a race is a matter of chance
+SQLITE_TRIES = 2
 #: what MLflow's alembic migrations find in a database another alembic-managed app owns
 FOREIGN_REVISION = "0badc0ffee00"
 UNANSWERED = ("did not answer", "does not answer")
@@ -101,7 +101,7 @@ def assert_all_stored(folder: Path, uri: str, done: list[subprocess.CompletedPro
     assert kinds == ["campaign"] * len(done) + ["phase"] * len(done)
 
 
-@pytest.mark.parametrize("n", [4, 8])
+@pytest.mark.parametrize("n", [8])
 def test_processes_opening_a_brand_new_sqlite_store_together_all_write_into_it(tmp_path, n):
     for attempt in range(SQLITE_TRIES):
         folder = tmp_path / f"try-{attempt}"
@@ -110,7 +110,7 @@ def test_processes_opening_a_brand_new_sqlite_store_together_all_write_into_it(t
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("n", [4, 8])
+@pytest.mark.parametrize("n", [8])
 def test_processes_opening_a_brand_new_postgres_database_together_all_write_into_it(
         tmp_path, pg_uri, n):
     assert_all_stored(tmp_path / "race", pg_uri, race(tmp_path / "race", pg_uri, n))
