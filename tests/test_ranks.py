@@ -207,7 +207,7 @@ def test_a_job_lives_while_any_rank_beats():
 
 def test_a_rank_that_opens_another_label_is_one_line_and_makes_nothing(tmp_path):
     uri = made_store(tmp_path)
-    done = torchrun(tmp_path, uri, LABEL_PER_RANK="1")
+    done = torchrun(tmp_path, uri, LABEL_PER_RANK="1", COGIT_RANKS_END_WAIT_S=END_WAIT)
     assert done.returncode != 0
     assert "every rank must open the same label" in done.stderr
     assert set(runs(uri)) <= {"ddp-2-rank0", "train · ddp-2-rank0"}   # rank 1 made none

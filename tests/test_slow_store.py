@@ -37,7 +37,15 @@ def start(proxy: LossyProxy, tmp_path, **bounds: str) -> subprocess.Popen:
            "COGIT_SPOOL_DIR": str(tmp_path / "spool"),
            "MLFLOW_EXPERIMENT_NAME": f"slow-{tmp_path.name[-10:]}"}
     return subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_ctrl_c_reaches_it)
+
+
+def _ctrl_c_reaches_it() -> None:
+    """The experiment as it runs in a terminal, where Ctrl-C raises KeyboardInterrupt: a
+    suite started in the background (`make test &`) passes SIGINT on ignored, and Python
+    then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def slow(proxy: LossyProxy) -> None:
