@@ -250,6 +250,20 @@ def fake_nvml(cogit_env, monkeypatch):
 # ---- end fake NVML -------------------------------------------------------------------------
 
 
+def pages_on(uri: str, monkeypatch):
+    """The `cogit` blueprint on a Flask app of its own, reading the store `uri` as the server
+    would: its pages and JSON without starting a server."""
+    from flask import Flask
+    from mlflow.server import BACKEND_STORE_URI_ENV_VAR
+
+    from cogit_tracker.web import views
+
+    monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, uri)
+    app = Flask("cogit-test")
+    app.register_blueprint(views.blueprint)
+    return app.test_client()
+
+
 # ---- issue 12: the `cogit` web app, on real servers with a small lab of runs -----------------
 @pytest.fixture(scope="session")
 def web_lab(tmp_path_factory):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
 from mlflow.tracking import MlflowClient
 
 import cogit_tracker as ct
@@ -21,6 +20,7 @@ from cogit_tracker.errors import BadInput
 from cogit_tracker.reports.headline import Headline, Metric, declare, from_tag
 from cogit_tracker.reports.model import load
 from cogit_tracker.runtime import experiments
+from conftest import pages_on
 from support import synthetic as sy
 
 HEADLINE = {"accuracy": "max", "eval_loss": "min"}
@@ -155,14 +155,7 @@ def test_charts_follow_the_declaration(two_finetunes):
 @pytest.fixture
 def pages(store, monkeypatch):
     """The `cogit` blueprint on a Flask app of its own, reading `store` as the server would."""
-    from mlflow.server import BACKEND_STORE_URI_ENV_VAR
-
-    from cogit_tracker.web import views
-
-    monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, store)
-    app = Flask("cogit-test")
-    app.register_blueprint(views.blueprint)
-    return app.test_client()
+    return pages_on(store, monkeypatch)
 
 
 def test_campaign_page_columns_follow_the_declaration(two_finetunes, pages):

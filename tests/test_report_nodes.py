@@ -12,7 +12,6 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
@@ -22,6 +21,7 @@ from cogit_tracker.cli.render import render
 from cogit_tracker.reports.nodes import NodeLine, node_lines, ranks_text
 from cogit_tracker.runtime import watch
 from cogit_tracker.store.ops import ensure_experiment
+from conftest import pages_on
 from support import synthetic as sy
 
 EXPERIMENT = "ddp"
@@ -247,14 +247,7 @@ def test_watch_table_shows_nodes_and_marks_the_failing_one(store):
 
 @pytest.fixture
 def pages(job, monkeypatch):
-    from mlflow.server import BACKEND_STORE_URI_ENV_VAR
-
-    from cogit_tracker.web import views
-
-    monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, job)
-    app = Flask("cogit-test")
-    app.register_blueprint(views.blueprint)
-    return app.test_client()
+    return pages_on(job, monkeypatch)
 
 
 def test_campaign_page_and_its_json_show_the_nodes(pages):

@@ -20,7 +20,7 @@ import textwrap
 import pytest
 
 from cogit_tracker.redaction import redact, redact_argv, redact_env, secret_name
-from conftest import REPO
+from conftest import REPO, pages_on
 
 # each unique, each shaped as the real thing
 S = {
@@ -199,15 +199,7 @@ def test_what_users_log_is_masked_in_the_store_the_spool_the_artifacts_and_the_t
         assert shown in env_json, shown
 
     # the campaign's page and its JSON
-    from flask import Flask
-    from mlflow.server import BACKEND_STORE_URI_ENV_VAR
-
-    from cogit_tracker.web import views
-
-    monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, live_uri)
-    app = Flask("cogit-test")
-    app.register_blueprint(views.blueprint)
-    pages = app.test_client()
+    pages = pages_on(live_uri, monkeypatch)
     shown = [pages.get(path).get_data(as_text=True)
              for path in ("/cogit/campaign?campaign=masked", "/cogit/api/campaign?campaign=masked")]
     assert "password=***" in shown[0], shown[0][:2000]

@@ -217,10 +217,7 @@ def test_the_campaign_page_of_a_campaign_two_decisions_link(store, monkeypatch):
     import subprocess
     import sys
 
-    from flask import Flask
-    from mlflow.server import BACKEND_STORE_URI_ENV_VAR
-
-    from cogit_tracker.web import views
+    from conftest import pages_on
 
     with ct.campaign("linked-twice", usd_per_hour=1) as camp:
         with camp.phase("p"):
@@ -230,10 +227,7 @@ def test_the_campaign_page_of_a_campaign_two_decisions_link(store, monkeypatch):
                         "--no-input", "--title", title, "--option", "A: go", "--chosen", "A",
                         "--reason", "r", "--link", "linked-twice:evidence"],
                        check=True, capture_output=True, timeout=120)
-    monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, store)
-    app = Flask("cogit-test")
-    app.register_blueprint(views.blueprint)
-    page = app.test_client().get("/cogit/campaign?campaign=linked-twice")
+    page = pages_on(store, monkeypatch).get("/cogit/campaign?campaign=linked-twice")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "#001" in text and "#002" in text
