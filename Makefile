@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/python -m pipelines.demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=25
 
 # Re-resolve every pin from setup.cfg's ranges (pip-tools), then reinstall through the new
 # lock and run the whole suite: commit constraints.txt only if it passes.
