@@ -35,11 +35,13 @@ test: $(STAMP)
 
 # Re-resolve every pin from setup.cfg's ranges (pip-tools), then reinstall through the new
 # lock and run the whole suite: commit constraints.txt only if it passes.
+# `make lock UPGRADE="mlflow mlflow-skinny"` moves only those packages (and what they need).
+UPGRADE ?=
 lock:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q pip-tools
 	echo "$(TORCH)" > $(VENV)/torch-pin.txt
-	$(BIN)/pip-compile -q --upgrade --strip-extras --no-header --no-emit-index-url --no-emit-find-links --extra $(subst $(comma), --extra ,$(EXTRAS)) \
+	$(BIN)/pip-compile -q $(if $(UPGRADE),$(addprefix --upgrade-package ,$(UPGRADE)),--upgrade) --strip-extras --no-header --no-emit-index-url --no-emit-find-links --extra $(subst $(comma), --extra ,$(EXTRAS)) \
 		-c $(VENV)/torch-pin.txt -o $(LOCK) setup.cfg
 	$(MAKE) test
 

@@ -55,11 +55,14 @@ def lock_path(uri: str) -> Path:
 def client(uri: str):
     """An `MlflowClient` on `uri`, its store made (tables created, migrations run) by one
     process at a time; a failed open is tried once more before its error propagates, unless
-    the store did not answer at all."""
+    the store did not answer at all. A store another MLflow made is refused
+    (`schema_version.OtherSchema`), never migrated from here."""
     from mlflow.tracking import MlflowClient
 
     from .quarantine import unanswered
+    from .schema_version import refuse_other
 
+    refuse_other(uri)   # before MLflow, which would migrate another MLflow's store here
     with creating(uri):
         try:
             return MlflowClient(tracking_uri=uri)

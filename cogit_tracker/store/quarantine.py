@@ -98,7 +98,9 @@ class Failure:
 
     @classmethod
     def of(cls, exc: BaseException, uri: str) -> "Failure":
-        return cls(reason(exc), not unanswered(exc, uri))
+        from .schema_version import explain
+
+        return cls(explain(exc, uri) or reason(exc), not unanswered(exc, uri))
 
     def says(self, store: str) -> str:
         """`tracking store <store> does not answer (...)` or `... answered with an error

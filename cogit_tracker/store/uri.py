@@ -78,6 +78,10 @@ def check(uri: str, mode: Mode = "track", what: str = "tracking store",
                                "running, and is this the right address?")
         if kind == "postgresql" and not made_here:
             _check_pg_database(uri, what)
+    if mode != "track" and kind in ("sqlite", "postgresql"):
+        from .schema_version import refuse_other
+
+        refuse_other(uri, what)
     return uri
 
 
