@@ -22,6 +22,8 @@ _API = {
     "Campaign": "runtime.tracking", "Phase": "runtime.tracking", "campaign": "runtime.tracking",
     "phase": "runtime.tracking", "find_run": "runtime.tracking",
     "download_artifacts": "runtime.tracking", "BudgetExceeded": "runtime.ending",
+    "StopRequested": "runtime.ending", "CampaignStopped": "runtime.ending",
+    "request_stop": "runtime.stop",
     "Experiment": "runtime.experiments", "Param": "runtime.experiments",
     "Plan": "runtime.experiments", "Resumed": "runtime.experiments",
 }

@@ -37,6 +37,11 @@ class StoreFailure(Failure):
     echoed, and a server that is down is nothing the command line can name)."""
 
 
+class Denied(Failure):
+    """The asker may see what they name but not change it (under logins, MLflow's EDIT
+    permission on its experiment): exit 1, 403 to the web pages."""
+
+
 class Conflict(Failure):
     """Another process holds what this one needs (a campaign it is running or resuming);
     waiting may help."""

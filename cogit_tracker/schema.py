@@ -81,7 +81,8 @@ RATE_SOURCES = ("arg", "env", "config", "catalog", "unknown")
 
 HEARTBEAT = "cogit.heartbeat"  # epoch milliseconds
 FAILURE = "cogit.failure"
-FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stale", "killed")
+FAILURES = ("cuda_oom", "exception", "sigterm", "interrupted", "budget", "stopped", "stale",
+            "killed")
 FAILURE_MESSAGE = "cogit.failure.message"
 # a job of several ranks (runtime/ranks.py): one campaign and one run per phase for the job
 JOB = "cogit.job"                  # what the job's ranks share (torchrun's run id, SLURM's job)
@@ -99,6 +100,15 @@ FAILURE_NODE = "cogit.failure.node"  # the failing rank's node, e.g. "node1"
 BUDGET_COMMAND = "cogit.budget.command"
 BUDGET_COMMAND_STATUS = "cogit.budget.command.status"   # exit code, or why there is none
 BUDGET_COMMAND_OUTPUT = "cogit.budget.command.output"   # its stdout and stderr, tail
+BUDGET_USD = "cogit.budget.usd"   # the campaign's budget (USD) as opened, for the live page
+# a stop asked for from elsewhere (`cogit-log runs stop`, the web's Stop): written on the
+# campaign run by whoever asks; the running process reads it once a heartbeat (runtime/stop.py)
+STOP_BY = "cogit.stop.by"          # who asked: the MLflow login, else the OS user
+STOP_AT = "cogit.stop.at"          # when: epoch milliseconds
+# what `on_stop=` / COGIT_ON_STOP ran when the campaign stopped on request (on the campaign run)
+STOP_COMMAND = "cogit.stop.command"
+STOP_COMMAND_STATUS = "cogit.stop.command.status"
+STOP_COMMAND_OUTPUT = "cogit.stop.command.output"
 # one process at a time on a campaign: each session that holds it is a param (params are
 # write-once, so two processes cannot both log the same session), and the tag says which
 # session let go of it last

@@ -61,6 +61,8 @@ RANKS_END_WAIT = Seconds("COGIT_RANKS_END_WAIT_S", 10.0)
 BUDGET_GRACE = Seconds("COGIT_BUDGET_GRACE_S", 30.0)  # to unwind a stopped phase, then exit
 #: a shell command run once when a campaign's budget is spent (as `on_budget=`)
 ON_BUDGET = "COGIT_ON_BUDGET"
+#: a shell command run once when a campaign stops because someone asked it to (as `on_stop=`)
+ON_STOP = "COGIT_ON_STOP"
 
 
 @contextmanager

@@ -30,7 +30,7 @@ READERS = [["runs", "list"], ["runs", "reap"], ["report"], ["compare", "run-001"
            ["decision", "show", "1"], ["decision", "verify", "1"], ["decision", "export"],
            ["decision", "link", "1", "run-001"], ["decision", "status", "1", "accepted"],
            QMECH + ["--resume", "run-001"], ["advise", "run-001"], ["runs", "watch"],
-           ["report", "--accuracy"]]
+           ["report", "--accuracy"], ["runs", "stop", "run-001"]]
 WRITERS = [["decision", "new", "--no-input", "--title", "T"], ["decision", "import", "log.md"]]
 
 
@@ -55,6 +55,9 @@ LINES: list[tuple[list[str], int]] = [
     (["runs", "reap", "--stale-after", "nan"], 2), (["runs", "reap", "--stale-after", "inf"], 2),
     (["runs", "reap", "--stale-after", "-1"], 2), (["runs", "reap", "--stale-after", "0"], 2),
     (["runs", "reap", "--stale-after", "soon"], 2), (["runs"], 2), (["runs", "lst"], 2),
+    (["runs", "stop"], 2), (["runs", "stop", "no-such"], 2), (["runs", "stop", "run-001"], 2),
+    (["runs", "stop", "run-001", "--experiment", "nope"], 2),
+    (["runs", "stop", "run-002", "--stale-after", "nan"], 2),
     # run
     (QMECH + ["--phases", "1-999999999999"], 2), (QMECH + ["--phases", "0"], 2),
     (QMECH + ["--phases", "4-2"], 2), (QMECH + ["--phases", "x"], 2),

@@ -1,5 +1,5 @@
-"""`cogit-log runs list | reap | watch`: campaign and phase runs, the dead ones among them,
-and the running ones as they run."""
+"""`cogit-log runs list | reap | watch | stop`: campaign and phase runs, the dead ones among
+them, the running ones as they run, and stopping one from elsewhere."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +8,7 @@ import time
 
 import click
 
-from ..runtime import liveness, watch
+from ..runtime import liveness, stop, watch
 from ..table import Column, Table
 from .group import cli, json_option, tracking_option
 from .render import emit, emit_json, rich_view, row_groups, row_line
@@ -16,13 +16,14 @@ from .render import emit, emit_json, rich_view, row_groups, row_line
 
 @cli.group()
 def runs() -> None:
-    """Campaign and phase runs: list them, reap the dead ones, watch the running ones.
+    """Campaign and phase runs: list them, reap the dead ones, watch the running ones, stop one.
 
     \b
     Example:
         cogit-log runs list --campaign run-002
         cogit-log runs reap --dry-run
         cogit-log runs watch --campaign run-002
+        cogit-log runs stop run-002
     """
 
 
@@ -86,6 +87,33 @@ def runs_watch(tracking_uri, campaign, interval, stale_after) -> None:
         _watch_live(snapshots)
     else:
         _watch_lines(snapshots)
+
+
+@runs.command("stop")
+@click.argument("campaign")
+@click.option("--experiment", default=None, help="Only a campaign in this experiment.")
+@tracking_option
+@click.option("--stale-after", "stale_after", default=liveness.DEFAULT_STALE_AFTER_S,
+              show_default=True, type=float, metavar="S",
+              help="Seconds without a heartbeat after which its process is gone: reaped instead.")
+@json_option
+def runs_stop(campaign, experiment, tracking_uri, stale_after, as_json) -> None:
+    """Ask a running campaign to stop, from any machine that reaches its store. Its process
+    sees the request within one heartbeat and stops as a spent budget stops it
+    (cogit.failure=stopped, on_stop / COGIT_ON_STOP run once); one whose process is gone is
+    reaped instead. Who asked is $MLFLOW_TRACKING_USERNAME, else your OS user.
+
+    \b
+    Example:
+        cogit-log runs stop run-002
+        cogit-log runs stop run-002 --experiment cogit-qmech --json
+    """
+    outcome = stop.request_stop(tracking_uri, campaign, stop.asker(), experiment,
+                                stale_after_s=stale_after)
+    if as_json:
+        emit_json(dataclasses.asdict(outcome))
+    else:
+        click.echo(outcome.message)
 
 
 def _watch_live(snapshots) -> None:

@@ -1,17 +1,19 @@
-"""Stopping a campaign whose budget is spent, whatever the process does with its signals.
+"""Stopping a campaign whose budget is spent, or that someone asked to stop, whatever the
+process does with its signals.
 
 A stop by signal does not hold: `_thread.interrupt_main()` is a simulated SIGINT, and a process
 started with SIGINT ignored (`nohup python phase3.py &`, or `&` in a script: the usual way to
 leave a job running on a rented pod) installs no KeyboardInterrupt handler, so nothing
 happens; a user's own SIGINT handler, a `KeyboardInterrupt` caught in a training loop, a main
 thread inside a long C call or work in other threads each let the job run on and the money
-burn. So when the monitor sees the budget spent, a `Stopper` thread:
+burn. So when the monitor sees the budget spent (or a stop asked for from elsewhere,
+`stop.py`: the same stop for another `Reason`), a `Stopper` thread:
 
-1. records `cogit.failure=budget` on the campaign and its open phases, and flushes, so the
-   record is there whatever comes next;
-2. raises `BudgetStop` (a KeyboardInterrupt) in every thread inside one of the campaign's
-   `with` blocks, through CPython's `PyThreadState_SetAsyncExc`, which needs no signal; the
-   phase turns it into `BudgetExceeded`;
+1. records `cogit.failure=budget` (`stopped`) on the campaign and its open phases, and
+   flushes, so the record is there whatever comes next;
+2. raises `BudgetStop` (`RequestedStop`; both KeyboardInterrupts) in every thread inside one
+   of the campaign's `with` blocks, through CPython's `PyThreadState_SetAsyncExc`, which needs
+   no signal; the phase turns it into `BudgetExceeded` (`StopRequested`);
    and in every thread the campaign started that keeps the process alive (a data loader's,
    a pool's, the user's own workers: they would go on logging and burning the GPU after the
    phase has unwound);
@@ -21,8 +23,11 @@ burn. So when the monitor sees the budget spent, a `Stopper` thread:
    not count), or a worker thread still runs after it, ends every open run KILLED/budget,
    flushes, stops the processes the experiment started (forked workers outlive `os._exit`),
    and ends the process with exit code 124 (as `timeout` does);
-4. runs the `on_budget` command (`COGIT_ON_BUDGET`, e.g. the provider's "stop this pod")
-   once, after the runs are recorded, and records its exit status and output on the campaign.
+4. runs the `on_budget` command (`COGIT_ON_BUDGET`, e.g. the provider's "stop this pod"), or
+   for a requested stop `on_stop` (`COGIT_ON_STOP`), once, after the runs are recorded, and
+   records its exit status and output on the campaign.
+
+One stop per campaign, whichever reason comes first: the other is then moot.
 """
 from __future__ import annotations
 
@@ -33,12 +38,13 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .. import schema, settings
 from ..redaction import redact
+from .ending import BudgetExceeded, CampaignStopped, StopRequested
 
 EXIT_CODE = 124          # what the process ends with when the grace period runs out
 COMMAND_TIMEOUT_S = 300  # the on_budget command's time limit
@@ -51,6 +57,56 @@ class BudgetStop(KeyboardInterrupt):
     that cleans up on Ctrl-C cleans up here too."""
 
 
+class RequestedStop(KeyboardInterrupt):
+    """Raised asynchronously in a thread running a campaign that someone asked to stop
+    (`cogit-log runs stop`, the web's Stop); a KeyboardInterrupt for the same reasons as
+    BudgetStop. The phase turns it into `StopRequested`."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One reason a campaign stops on its own account, and what each step of the stop uses."""
+
+    failure: str                            # the runs' `cogit.failure`
+    summary: str                            # what the phase's exception says
+    interrupt: type[KeyboardInterrupt]      # raised in the campaign's threads
+    ending: type[CampaignStopped]           # raised out of the phase
+    command_tags: tuple[str, str, str]      # where its command, status and output are kept
+
+
+BUDGET = Kind("budget", "budget exhausted", BudgetStop, BudgetExceeded,
+              (schema.BUDGET_COMMAND, schema.BUDGET_COMMAND_STATUS,
+               schema.BUDGET_COMMAND_OUTPUT))
+REQUEST = Kind("stopped", "stop requested", RequestedStop, StopRequested,
+               (schema.STOP_COMMAND, schema.STOP_COMMAND_STATUS, schema.STOP_COMMAND_OUTPUT))
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why this campaign is being stopped: its kind, and the note its runs carry (e.g.
+    "budget $2.00 spent ($2.03 so far)", "stop requested by ana at 2026-12-08 01:02:03 UTC")."""
+
+    kind: Kind
+    note: str
+
+    def exception(self, what: str) -> CampaignStopped:
+        """What the user's code sees leave a phase or campaign stopped for this reason, e.g.
+        "phase 'train' stopped: budget $4.00 spent ($4.10 so far)"."""
+        return self.kind.ending(f"{what}: {self.note}")
+
+
+KINDS = {kind.failure: kind for kind in (BUDGET, REQUEST)}  # cogit.failure -> its Kind
+
+
+def reason_of(exc: BaseException | None) -> Reason | None:
+    """The stop an exception leaving a campaign stands for (a BudgetExceeded from a phase),
+    so that the campaign is recorded as stopped for it too."""
+    for kind in KINDS.values():
+        if isinstance(exc, kind.ending):
+            return Reason(kind, str(exc))
+    return None
+
+
 def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
     """Schedule `exc` in the thread (None: cancel what is scheduled). No signal involved."""
     target = ctypes.py_object(exc) if exc is not None else None
@@ -59,10 +115,10 @@ def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
 
 @dataclass
 class Stopper:
-    """The budget stop of one campaign (see the module doc)."""
+    """The stop of one campaign (see the module doc)."""
 
     label: str
-    command: str | None
+    commands: Mapping[str, str | None]  # Kind.failure -> its shell command (None: none)
     open_runs: Callable[[], list]     # the campaign's open runs: its phases, then itself
     grace_s: float = field(default_factory=settings.BUDGET_GRACE.get)
     _bodies: Counter = field(default_factory=Counter)   # thread id -> open with blocks
@@ -83,7 +139,7 @@ class Stopper:
     def exiting(self) -> Iterator[None]:
         """The current thread leaves one of those blocks: while its exit records the run's
         end, no stop may be raised in it (one scheduled and not yet raised is cancelled); the
-        exit looks at the budget afterwards and raises BudgetExceeded itself."""
+        exit looks at the stop afterwards and raises its exception itself."""
         ident = threading.get_ident()
         with self._lock:
             self._shielded.add(ident)
@@ -97,36 +153,37 @@ class Stopper:
                 if self._bodies[ident] <= 0:
                     del self._bodies[ident]
 
-    def spent(self, note: str) -> None:
-        """The monitor saw the budget spent: start the stop, once."""
+    def stop(self, reason: Reason) -> None:
+        """The monitor saw the budget spent or a stop asked for: start the stop, once."""
         with self._lock:
             if self._thread is not None:
                 return
-            self._thread = threading.Thread(target=self._stop, args=(note,),
-                                            name="cogit-budget", daemon=True)
+            self._thread = threading.Thread(target=self._stop, args=(reason,),
+                                            name="cogit-stop", daemon=True)
             self._thread.start()
 
     def unwound(self) -> None:
-        """The campaign has ended its runs: run the command (if the budget was spent) and
-        wait for it, so the process does not exit under it."""
+        """The campaign has ended its runs: run the command (if it was stopped) and wait for
+        it, so the process does not exit under it."""
         self._unwound.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(COMMAND_TIMEOUT_S + 30)
 
-    def _stop(self, note: str) -> None:
+    def _stop(self, reason: Reason) -> None:
         deadline = time.monotonic() + self.grace_s
         runs = self.open_runs()
         for run in runs:
-            run.set_tags({schema.FAILURE: "budget", schema.FAILURE_MESSAGE: note})
+            run.set_tags({schema.FAILURE: reason.kind.failure,
+                          schema.FAILURE_MESSAGE: reason.note})
         with self._lock:
             targets = set(self._bodies) - self._shielded
             for ident in targets | {t.ident for t in self._workers()}:
-                _raise_in(ident, BudgetStop)
+                _raise_in(ident, reason.kind.interrupt)
         if runs:
             runs[-1].flush(settings.CONNECT_TIMEOUT.get())
-        self._wait_unwound(deadline, note)
-        self._wait_workers(note)
-        self._run_command(runs[-1] if runs else None)
+        self._wait_unwound(deadline, reason)
+        self._wait_workers(reason)
+        self._run_command(runs[-1] if runs else None, reason)
 
     def _workers(self) -> list[threading.Thread]:
         """The threads the campaign started that keep the process alive (not daemons, not
@@ -135,7 +192,7 @@ class Stopper:
                 if t.ident not in self._before and t is not threading.current_thread()
                 and not t.daemon and not t.name.startswith("cogit-") and t.is_alive()]
 
-    def _wait_workers(self, note: str) -> None:
+    def _wait_workers(self, reason: Reason) -> None:
         """Once the campaign has unwound, its worker threads have the grace period to end
         (the stop was raised in them too); one still running after it would keep the process
         and its GPU going: the process ends."""
@@ -143,43 +200,44 @@ class Stopper:
         while self._workers():
             if time.monotonic() >= deadline:
                 names = ", ".join(sorted(t.name for t in self._workers()))
-                self._end_process(f"{note}; its threads {names} did not stop")
+                self._end_process(Reason(reason.kind,
+                                         f"{reason.note}; its threads {names} did not stop"))
             time.sleep(0.2)
 
-    def _wait_unwound(self, deadline: float, note: str) -> None:
+    def _wait_unwound(self, deadline: float, reason: Reason) -> None:
         while not self._unwound.wait(0.2):
             with self._lock:
                 recording = bool(self._shielded)
             if recording:  # an exit is writing the runs' end: unwinding, however slow the store
                 deadline = time.monotonic() + self.grace_s
             elif time.monotonic() >= deadline:
-                self._end_process(note)
+                self._end_process(reason)
 
-    def _end_process(self, note: str) -> None:
+    def _end_process(self, reason: Reason) -> None:
         """The campaign did not unwind in time: record its end, run the command, exit."""
         from ..store import writer
 
         runs = self.open_runs()
         for run in runs:
-            run.end_stopped(note)
+            run.end_stopped(reason)
         if runs:
             runs[-1].flush(settings.EXIT_FLUSH.get())
-        self._run_command(runs[-1] if runs else None)
+        self._run_command(runs[-1] if runs else None, reason)
         writer.close_all()
         _end_children()
-        print(f"cogit-tracker: campaign {self.label!r}: {note}; it did not stop within "
+        print(f"cogit-tracker: campaign {self.label!r}: {reason.note}; it did not stop within "
               f"{self.grace_s:g}s of being interrupted, so the process ends (exit code "
               f"{EXIT_CODE})", file=sys.stderr, flush=True)
         os._exit(EXIT_CODE)
 
-    def _run_command(self, campaign) -> None:
-        if not self.command:
+    def _run_command(self, campaign, reason: Reason) -> None:
+        command = self.commands.get(reason.kind.failure)
+        if not command:
             return
-        status, output = run_command(self.command)
+        status, output = run_command(command, reason.kind.summary)
         if campaign is not None:
-            campaign.set_tags({schema.BUDGET_COMMAND: self.command,
-                               schema.BUDGET_COMMAND_STATUS: status,
-                               schema.BUDGET_COMMAND_OUTPUT: output})
+            names = reason.kind.command_tags
+            campaign.set_tags(dict(zip(names, (command, status, output))))
             campaign.flush(settings.CONNECT_TIMEOUT.get())
 
 
@@ -200,11 +258,10 @@ def _end_children(wait_s: float = 2.0) -> None:
         pass
 
 
-def run_command(command: str) -> tuple[str, str]:
-    """Run the on_budget command in a shell: (exit status or why there is none, the tail of
-    its output), both masked."""
-    print(f"cogit-tracker: budget spent: running {redact(command)!r}", file=sys.stderr,
-          flush=True)
+def run_command(command: str, why: str = "budget exhausted") -> tuple[str, str]:
+    """Run the on_budget (on_stop) command in a shell: (exit status or why there is none, the
+    tail of its output), both masked."""
+    print(f"cogit-tracker: {why}: running {redact(command)!r}", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -10,14 +10,27 @@ import signal
 import threading
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import schema
 from ..redaction import redact
 
+if TYPE_CHECKING:
+    from .budget import Reason
 
-class BudgetExceeded(RuntimeError):
+
+class CampaignStopped(RuntimeError):
+    """Raised out of a phase that its campaign stopped on its own account (`budget.py`): its
+    budget is spent, or someone asked it to stop. Catch this to handle both."""
+
+
+class BudgetExceeded(CampaignStopped):
     """Raised out of a phase that the campaign's `budget_usd` stopped (`budget.py`)."""
+
+
+class StopRequested(CampaignStopped):
+    """Raised out of a phase of a campaign that someone asked to stop from elsewhere
+    (`cogit-log runs stop`, the web's Stop button: `stop.py`); the message says who and when."""
 
 
 class Terminated(SystemExit):
@@ -33,14 +46,16 @@ def quiet(what: str) -> Iterator[None]:
         warnings.warn(redact(f"cogit-tracker: {what} failed: {exc}"), stacklevel=3)
 
 
-def classify(exc: BaseException | None, over_budget: bool,
-             note: str = "") -> tuple[str, dict[str, str]]:
-    """MLflow status and failure tags for how a run ended. Once the budget is spent, a run
-    that ends without an error of its own ended because of the budget (the stop raises a
-    KeyboardInterrupt, and may find the run just finishing)."""
-    if over_budget and (exc is None or isinstance(exc, (KeyboardInterrupt, BudgetExceeded))):
-        return "KILLED", {schema.FAILURE: "budget",
-                          schema.FAILURE_MESSAGE: note or str(exc) or "budget spent"}
+def classify(exc: BaseException | None,
+             stop: "Reason | None" = None) -> tuple[str, dict[str, str]]:
+    """MLflow status and failure tags for how a run ended. Once the campaign is stopping
+    (`stop`: its budget spent, or a stop asked for), a run that ends without an error of its
+    own ended because of that (the stop raises a KeyboardInterrupt, and may find the run just
+    finishing)."""
+    if stop is not None and (exc is None or isinstance(exc, (KeyboardInterrupt,
+                                                             CampaignStopped))):
+        return "KILLED", {schema.FAILURE: stop.kind.failure,
+                          schema.FAILURE_MESSAGE: stop.note or str(exc) or stop.kind.summary}
     if exc is None:
         return "FINISHED", {}
     if isinstance(exc, Terminated):

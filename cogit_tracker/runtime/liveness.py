@@ -78,29 +78,42 @@ def reap(tracking_uri: str | None = None, stale_after_s: float = DEFAULT_STALE_A
     """Mark dead runs KILLED (see module docstring) and return them."""
     check_number("--stale-after", stale_after_s, 0,
                  "a finite, positive number of seconds, e.g. 120")
-    from mlflow.entities import Metric, RunTag
-
     client = store_uri.client(tracking_uri)
     now_ms = now_ms or int(time.time() * 1000)
-    reaped = []
-    for run in _cogit_runs(client, "attributes.status = 'RUNNING'"):
-        last = latest_heartbeat(run.data.tags)  # a job lives while any of its ranks does
-        if last is None or now_ms - last < stale_after_s * 1000:
-            continue
-        duration = max(last - run.info.start_time, 0) / 1000
-        rate = float(run.data.tags.get(schema.USD_PER_HOUR, 0) or 0)
-        gpus = int(run.data.tags.get(schema.GPU_COUNT, 1) or 1)
-        spent = cost.cost_usd(duration, cost.Rate(rate, "tag"), gpus)
-        if not dry_run:
-            client.log_batch(
-                run.info.run_id,
-                metrics=[Metric(schema.DURATION_S, duration, last, 0),
-                         Metric(schema.COST_USD, spent, last, 0)],
-                tags=[RunTag(schema.FAILURE, "stale"),
-                      RunTag(schema.FAILURE_MESSAGE,
-                             f"no heartbeat for {(now_ms - last) / 1000:.0f}s; reaped")],
-            )
-            client.set_terminated(run.info.run_id, "KILLED", end_time=last)
-        reaped.append(dataclasses.replace(RunState.of(run), status="KILLED", duration_s=duration,
-                                          cost_usd=spent, failure="stale"))
-    return reaped
+    found = (reap_run(client, run, stale_after_s, now_ms, dry_run)
+             for run in _cogit_runs(client, "attributes.status = 'RUNNING'"))
+    return [state for state in found if state is not None]
+
+
+def stale(run, stale_after_s: float, now_ms: int) -> bool:
+    """Whether a RUNNING run of ours has had no heartbeat for `stale_after_s` (a job lives
+    while any of its ranks' does; a run without any is not ours to judge)."""
+    last = latest_heartbeat(run.data.tags)
+    return last is not None and now_ms - last >= stale_after_s * 1000
+
+
+def reap_run(client, run, stale_after_s: float, now_ms: int,
+             dry_run: bool = False) -> RunState | None:
+    """Reap one RUNNING run if it is stale (else None): KILLED/stale, ended at its last
+    heartbeat, with its time and cost up to then. `runs stop` reaps a dead campaign so."""
+    if not stale(run, stale_after_s, now_ms):
+        return None
+    from mlflow.entities import Metric, RunTag
+
+    last = latest_heartbeat(run.data.tags)
+    duration = max(last - run.info.start_time, 0) / 1000
+    rate = float(run.data.tags.get(schema.USD_PER_HOUR, 0) or 0)
+    gpus = int(run.data.tags.get(schema.GPU_COUNT, 1) or 1)
+    spent = cost.cost_usd(duration, cost.Rate(rate, "tag"), gpus)
+    if not dry_run:
+        client.log_batch(
+            run.info.run_id,
+            metrics=[Metric(schema.DURATION_S, duration, last, 0),
+                     Metric(schema.COST_USD, spent, last, 0)],
+            tags=[RunTag(schema.FAILURE, "stale"),
+                  RunTag(schema.FAILURE_MESSAGE,
+                         f"no heartbeat for {(now_ms - last) / 1000:.0f}s; reaped")],
+        )
+        client.set_terminated(run.info.run_id, "KILLED", end_time=last)
+    return dataclasses.replace(RunState.of(run), status="KILLED", duration_s=duration,
+                               cost_usd=spent, failure="stale")

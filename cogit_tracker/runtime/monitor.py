@@ -6,6 +6,9 @@ memory every `COGIT_SAMPLE_S` seconds (default 0.5) to keep the peaks, and every
 `COGIT_HEARTBEAT_S` seconds (default 15) refreshes the `cogit.heartbeat` tag and logs the cost
 and peaks so far, which is what `cogit-log runs reap` and a live budget need, and, for a phase
 that reports its progress, `progress`, `eta_s` and `projected_cost_usd` (`progress.py`).
+Each tick it also looks whether its campaign must stop (`budget.py`): its budget spent, a stop
+asked for from elsewhere (`stop.py`, read once a heartbeat), or, in a rank other than 0, rank
+0's stop of the job.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from .. import schema, settings
 from ..machine import cost, hardware
 from ..redaction import redact
 from ..store.ops import now_ms
+from .budget import BUDGET, Reason
 from .progress import Progress
 from .ranks import Rank
 
@@ -37,12 +41,12 @@ class Live:
     offset_s: float = 0.0  # time already spent in earlier sessions of a resumed run
     ram_peak: int = 0
     vram_peak: int = 0
-    over_budget: bool = False
-    stop_note: str = ""   # what the budget stop says, e.g. "budget $2.00 spent ($2.03 so far)"
-    on_spent: Callable[[str], None] | None = None  # the campaign's budget stop (`budget.py`)
+    stop: Reason | None = None  # why the campaign is stopping, once it is (`budget.py`)
+    on_stop: Callable[[Reason], None] | None = None  # the campaign's stop (`budget.Stopper`)
     progress: Progress | None = None  # set by a phase's first `progress()` report
     rank: Rank | None = None  # in a job of several ranks (`ranks.py`)
-    watch: Callable[[], str | None] | None = None  # a rank's look at the job's budget
+    watch: Callable[[], Reason | None] | None = None  # a rank's look at the job's stop
+    asked: Callable[[], Reason | None] | None = None  # a look for a stop request (`stop.py`)
 
     @property
     def charges(self) -> bool:
@@ -167,18 +171,20 @@ class Monitor:
             live.vram_peak = max(live.vram_peak, vram[live.rank])
             if beat:
                 live.heartbeat()
-            self._check_budget(live)
+            self._check_stop(live)
 
-    def _check_budget(self, live: Live) -> None:
-        if live.over_budget:
+    def _check_stop(self, live: Live) -> None:
+        """Stop the campaign if it must: a request, rank 0's stop, or the budget spent. The
+        looks at the store throttle themselves and say None while it does not answer."""
+        if live.stop is not None:
             return
-        if live.watch is not None:
-            note = live.watch()
-            if note:
-                self._spent(live, note)
-            return
-        if live.budget is None:
-            return
+        for look in (live.asked, live.watch):
+            reason = look() if look is not None else None
+            if reason is not None:
+                self._stopping(live, reason)
+                return
+        if live.watch is not None or live.budget is None:  # a rank other than 0: the
+            return                                          # job's budget is rank 0's
         verdict = live.budget.check(live.cost_usd)
         if verdict == "warn":
             warnings.warn(
@@ -186,15 +192,14 @@ class Monitor:
                 stacklevel=1,
             )
         elif verdict == "stop":
-            self._spent(live, f"budget ${live.budget.budget_usd:,.2f} spent "
-                              f"(${live.cost_usd:,.2f} so far)")
+            self._stopping(live, Reason(BUDGET, f"budget ${live.budget.budget_usd:,.2f} spent "
+                                                f"(${live.cost_usd:,.2f} so far)"))
 
     @staticmethod
-    def _spent(live: Live, note: str) -> None:
-        live.stop_note = note
-        live.over_budget = True
-        if live.on_spent is not None:
-            live.on_spent(note)
+    def _stopping(live: Live, reason: Reason) -> None:
+        live.stop = reason
+        if live.on_stop is not None:
+            live.on_stop(reason)
 
 
 _monitor: Monitor | None = None

@@ -21,7 +21,8 @@ from ..redaction import redact, secret_name
 from ..store import fluent_store, stash, values, writer
 from ..store.ops import Op, now_ms
 from . import monitor, ranks
-from .ending import BudgetExceeded, classify, install_sigterm, quiet, sigterm_held
+from .budget import Reason
+from .ending import classify, install_sigterm, quiet, sigterm_held
 
 
 @dataclass
@@ -138,23 +139,24 @@ class Run:
             ranks.join(self._writer, self.tracking_uri, self.uid, create)
         elif create:
             self._writer.submit(create)
-        watch = ranks.BudgetWatch(self.tracking_uri, self.uid, self._writer) \
+        watch = ranks.JobStopWatch(self.tracking_uri, self.uid, self._writer) \
             if self._muted else None
         self.live = monitor.Live(self.uid, self._writer, rate, gpu_count,
                                  None if self._muted else budget, started=began,
                                  offset_s=offset_s, rank=rank, watch=watch)
         monitor.get().add(self.live)
 
-    def _finish(self, exc: BaseException | None, over_budget: bool, note: str = "",
+    def _finish(self, exc: BaseException | None, stop: Reason | None = None,
                 flush: bool = True) -> bool:
-        """Record how the run ended, once; False if it had ended already."""
+        """Record how the run ended, once; False if it had ended already. `stop`: why its
+        campaign is stopping, if it is (`budget.py`)."""
         if self._writer.in_child:  # a forked child leaving the parent's `with` block: the
             return False           # runs are the parent's to end
         with self._end_lock:
             if self._ended or self.live is None:
                 return False
             self._ended = True
-        status, failure = classify(exc, over_budget, note)
+        status, failure = classify(exc, stop)
         live = self.live
         monitor.get().remove(live)
         if self.rank is not None:
@@ -223,10 +225,10 @@ class Run:
             self._writer.flush(settings.END_FLUSH.get())
         return True
 
-    def end_stopped(self, note: str) -> None:
-        """End the run as stopped by the budget (from the budget stop's own thread; the stop
-        flushes once for all its runs)."""
-        self._finish(BudgetExceeded(note), True, note, flush=False)
+    def end_stopped(self, reason: Reason) -> None:
+        """End the run as stopped (budget, request) from the stop's own thread; the stop
+        flushes once for all its runs."""
+        self._finish(reason.kind.ending(reason.note), reason, flush=False)
 
     def _ending(self, figures: Mapping[str, float]) -> None:
         """What a kind of run does as it ends, before its end is written (phases roll up)."""

@@ -8,7 +8,8 @@
 Every write goes through the background writer (`store/writer.py`), so logging never waits on
 the store and survives it going away, at start as later: a new campaign's very creation is an
 op like any other. `run.py` checks what is logged; the monitor (`monitor.py`) keeps
-heartbeat, peaks and live cost; `budget.py` stops a campaign whose budget is spent; `lease.py`
+heartbeat, peaks and live cost; `budget.py` stops a campaign whose budget is spent or that
+someone asked to stop (`stop.py`); `lease.py`
 lets one process at a time resume a campaign; `ending.py` says how each run ended. What
 `mlflow ui` needs to show the runs as training runs is here too: MLflow's context tags
 (`provenance.py`), its system metrics on each phase (`system_metrics.py`), run names that say
@@ -40,11 +41,12 @@ from ..store.ops import Op, now_ms
 from . import active, ranks
 from . import lease as leases
 from . import system_metrics
-from .budget import Stopper
-from .ending import BudgetExceeded, quiet, raise_held
+from .budget import BUDGET, REQUEST, Reason, Stopper, reason_of
+from .ending import quiet, raise_held
 from .progress import Progress
 from .provenance import run_context_tags
 from .run import Run
+from .stop import RequestWatch
 
 #: MLflow's own default experiment, where a fluent `mlflow.start_run()` goes when nothing else
 #: is set: a campaign that names no experiment goes there too (or to MLFLOW_EXPERIMENT_NAME).
@@ -154,9 +156,10 @@ class Phase(Run):
         self._leave()
         with _exiting(camp):
             with quiet(f"closing phase {self.name!r}"):
-                self._finish(exc, camp.over_budget, camp.stop_note)
-        if camp.over_budget and (exc is None or isinstance(exc, KeyboardInterrupt)):
-            raise BudgetExceeded(f"phase {self.name!r} stopped: budget exhausted") from exc
+                self._finish(exc, camp.stopping)
+        stop = camp.stopping
+        if stop is not None and (exc is None or isinstance(exc, KeyboardInterrupt)):
+            raise stop.exception(f"phase {self.name!r} stopped") from exc
         if exc is None:
             raise_held()
         return False
@@ -191,6 +194,7 @@ class Campaign(Run):
     rate: cost.Rate = field(default_factory=lambda: cost.UNKNOWN)
     budget: cost.BudgetGuard | None = None
     on_budget: str | None = None
+    on_stop: str | None = None
     resumed: bool = False
     headline: Headline = field(default_factory=Headline)
     stopper: Stopper | None = field(default=None, init=False)
@@ -203,9 +207,9 @@ class Campaign(Run):
               params: Mapping[str, Any] | None = None) -> Phase:
         """Open a child run for one phase. On a resumed campaign, an unfinished run of the same
         phase is reopened rather than duplicated."""
-        if self.over_budget:
-            raise BudgetExceeded(f"campaign {self.label!r}: budget spent; phase {name!r} "
-                                 "not started")
+        if self.stopping is not None:
+            raise self.stopping.exception(f"campaign {self.label!r} stopped, phase {name!r} "
+                                          "not started")
         if not isinstance(name, str) or not name.strip():
             raise BadInput(f"phase name {name!r} is empty: give a name such as 'train'")
         check_name("phase name", name, schema.MAX_RUN_NAME - len(f" · {self.label}"))
@@ -259,11 +263,19 @@ class Campaign(Run):
         """The runs not yet ended: phases first, then the campaign itself."""
         return [ph for ph in self._open if not ph.ended] + ([] if self.ended else [self])
 
-    def _arm(self) -> None:
-        """Give a campaign with a budget its stop."""
-        if self.budget is not None:
-            self.stopper = Stopper(self.label, self.on_budget, self.open_runs)
-            self.live.on_spent = self.stopper.spent
+    def _arm(self, seen_request: str | None = None) -> None:
+        """Give the campaign its stop: for a spent budget, and for a stop asked for from
+        elsewhere (`stop.py`), which rank 0 (or the only process) looks for once a heartbeat;
+        the other ranks learn of either from rank 0's record (`ranks.JobStopWatch`). The
+        commands run once per job, on rank 0. `seen_request`: the request (its `cogit.stop.at`)
+        a resumed campaign already carries, from the session it ended."""
+        main = self.rank is None or self.rank.main
+        commands = {BUDGET.failure: self.on_budget, REQUEST.failure: self.on_stop} if main else {}
+        self.stopper = Stopper(self.label, commands, self.open_runs)
+        self.live.on_stop = self.stopper.stop
+        if main:
+            self.live.asked = RequestWatch(self.tracking_uri, self.uid, self._writer,
+                                           settings.HEARTBEAT.get(), seen=seen_request)
 
     def __enter__(self) -> "Campaign":
         if self.stopper is not None:
@@ -271,22 +283,19 @@ class Campaign(Run):
         return self
 
     @property
-    def over_budget(self) -> bool:
-        return bool(self.live and self.live.over_budget)
-
-    @property
-    def stop_note(self) -> str:
-        return self.live.stop_note if self.live is not None else ""
+    def stopping(self) -> Reason | None:
+        """Why the campaign is stopping (its budget spent, a stop asked for), if it is."""
+        return self.live.stop if self.live is not None else None
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        over = self.over_budget
+        stop = self.stopping
         with _exiting(self), quiet(f"closing campaign {self.label!r}"):
             for ph in self._open:  # a phase whose own exit was cut short
                 ph._leave()
-                ph._finish(exc, over, self.stop_note)
+                ph._finish(exc, stop)
             if self.lease is not None:
                 self.set_tags(leases.release_tags(self.lease))
-            self._finish(exc, over or isinstance(exc, BudgetExceeded), self.stop_note)
+            self._finish(exc, stop or reason_of(exc))
         if self.stopper is not None:
             self.stopper.unwound()
         if exc is None:
@@ -332,6 +341,7 @@ class _Setup:
     rate: cost.Rate
     guard: cost.BudgetGuard | None
     on_budget: str | None
+    on_stop: str | None
     tags: dict[str, str]
     wait: bool
     gpu_count: int
@@ -346,7 +356,7 @@ def _setup(label: str, experiment: str | None = None, model: str | None = None,
            usd_per_hour: float | str | None = None, budget_usd: float | str | None = None,
            tracking_uri: str | None = None, tags: Mapping[str, Any] | None = None,
            on_budget: str | None = None, wait: bool = False,
-           headline: Spec = None) -> _Setup:
+           headline: Spec = None, on_stop: str | None = None) -> _Setup:
     check_label(label)
     heads = declare(headline)
     rank = ranks.Rank.from_environment()
@@ -358,9 +368,10 @@ def _setup(label: str, experiment: str | None = None, model: str | None = None,
     rate = cost.resolve_rate(usd_per_hour, profile.gpu_key)
     guard = cost.BudgetGuard(budget_usd) if budget_usd is not None else None
     command = on_budget if on_budget is not None else os.environ.get(settings.ON_BUDGET)
+    on_stop = on_stop if on_stop is not None else os.environ.get(settings.ON_STOP)
     return _Setup(label, experiment, uri, model, precision,
                   provider or load_config().provider, rate, guard, command or None,
-                  values.tags(tags or {}), wait,
+                  on_stop or None, values.tags(tags or {}), wait,
                   rank.job_gpus(profile.gpu_count) if rank else max(profile.gpu_count, 1),
                   profile.gpu_count == 0, headline=heads, rank=rank)
 
@@ -371,13 +382,17 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
              tracking_uri: str | None = None, resume: bool = False,
              tags: Mapping[str, Any] | None = None, on_budget: str | None = None,
              wait: bool = False, phases: Sequence[str] | None = None,
-             params: Mapping[str, Any] | None = None, headline: Spec = None) -> Campaign:
+             params: Mapping[str, Any] | None = None, headline: Spec = None,
+             on_stop: str | None = None) -> Campaign:
     """Open the parent run of one experiment run. Bad values raise `BadInput` before any run
     exists. `resume=True` reopens the campaign with this label (in `experiment`, or in any
     experiment when none is named) instead of making a new one; it needs the store, and
     raises `Conflict` while another process holds the campaign (`wait=True` waits instead).
     `on_budget` (else `COGIT_ON_BUDGET`) is a shell command run once if `budget_usd` is
-    spent, e.g. the provider's command that stops this pod. `phases` names the phases it
+    spent, e.g. the provider's command that stops this pod; `on_stop` (else `COGIT_ON_STOP`)
+    one run once if someone asks the campaign to stop (`cogit-log runs stop`, the web's Stop
+    button), which it sees within a heartbeat and obeys as a spent budget, raising
+    `StopRequested` out of the phase. `phases` names the phases it
     means to run, so that while it runs the work not yet started is known (`advise`).
 
     `params` are the experiment's own settings (layer, quantum_dim...): a new campaign run
@@ -393,7 +408,7 @@ def campaign(label: str, experiment: str | None = None, model: str | None = None
     if phases:
         tags = {**(tags or {}), schema.PHASES_PLANNED: ",".join(phases)}
     setup = _setup(label, experiment, model, precision, provider, usd_per_hour, budget_usd,
-                   tracking_uri, tags, on_budget, wait, headline)
+                   tracking_uri, tags, on_budget, wait, headline, on_stop)
     setup.params = dict(params or {})
     return _resume(setup) if resume else _new(setup)
 
@@ -403,12 +418,14 @@ def _new(s: _Setup, join: str | None = None) -> Campaign:
     uid = s.rank.uid(s.label) if s.rank else str(uuid.uuid4())
     camp = Campaign(uid, s.uri, label=s.label, experiment=experiment,
                     model=s.model, precision=s.precision, provider=s.provider, rate=s.rate,
-                    budget=s.guard, on_budget=s.on_budget, headline=s.headline)
+                    budget=s.guard, on_budget=s.on_budget, on_stop=s.on_stop,
+                    headline=s.headline)
     tags_ = _base_tags("campaign", s.label, s.model, s.precision, s.rate, camp.uid, s.provider,
                        s.rank, s.gpu_count)
     tags_[schema.RUN_NAME] = s.label
     if s.headline.declared:
         tags_[schema.HEADLINE] = s.headline.tag()
+    tags_.update(_budget_tags(s.guard))
     if s.gpu_less:
         tags_.update(host_speed())
     tags_.update(s.tags)
@@ -429,6 +446,12 @@ def _new(s: _Setup, join: str | None = None) -> Campaign:
     with quiet("recording the environment"):
         camp.log_dict(environment(), "environment.json")
     return camp
+
+
+def _budget_tags(guard: cost.BudgetGuard | None) -> dict[str, str]:
+    """The budget as a tag on the campaign run: only the process holds the guard, and the
+    live page (`runtime/board.py`) shows how much of it is spent."""
+    return {schema.BUDGET_USD: repr(guard.budget_usd)} if guard is not None else {}
 
 
 def _find_campaign(uri: str, label: str, experiment: str | None):
@@ -471,7 +494,7 @@ def _reopened(s: _Setup, run, client, lease: leases.Lease) -> Campaign:
     camp = Campaign(tags[schema.UID], s.uri, label=s.label, experiment=experiment,
                     model=tags.get(schema.MODEL), precision=tags.get(schema.PRECISION, "fp32"),
                     provider=tags.get(schema.PROVIDER), rate=s.rate, budget=s.guard,
-                    on_budget=s.on_budget, resumed=True,
+                    on_budget=s.on_budget, on_stop=s.on_stop, resumed=True,
                     headline=from_tag(tags.get(schema.HEADLINE)) or Headline())
     camp.lease = lease
     camp._params.update(run.data.params)
@@ -479,10 +502,12 @@ def _reopened(s: _Setup, run, client, lease: leases.Lease) -> Campaign:
         camp._existing_phases[ph.data.tags.get(schema.PHASE, "")] = ph
     camp._writer.known(camp.uid, run.info.run_id, recreate(run, experiment, None))
     camp._writer.submit({"op": "status", "uid": camp.uid, "status": "RUNNING"})
+    if s.guard is not None:  # this session's budget is the one that stops it now
+        camp._writer.submit({"op": "tags", "uid": camp.uid, "tags": _budget_tags(s.guard)})
     camp._start(None, s.rate, s.gpu_count, s.guard,
                 offset_s=run.data.metrics.get(schema.DURATION_S, 0.0))
     camp._tracked(experiment, s.label)
-    camp._arm()
+    camp._arm(seen_request=tags.get(schema.STOP_AT))
     return camp
 
 

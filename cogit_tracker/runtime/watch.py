@@ -16,7 +16,7 @@ from ..errors import check_number
 from ..reports.nodes import NodeLine, node_lines, sub_rows
 from ..store import query
 from ..store import uri as store_uri
-from ..table import Column, Table
+from ..table import Column, Table, fmt_value
 from .liveness import DEFAULT_STALE_AFTER_S
 from .ranks import latest_heartbeat
 
@@ -38,6 +38,26 @@ class Watched:
     stale: bool
     nodes: list[NodeLine] = field(default_factory=list)  # a multi-rank job's, one a node
     seen_ms: int = 0                                      # when it was looked at
+    # how it ended (the live page's "just ended"), and why a stale one is called stale
+    failure: str = ""
+    failure_message: str = ""
+    ended_ms: int | None = None
+    stale_after_s: float = DEFAULT_STALE_AFTER_S
+    ranks: int = 1                                        # the job's ranks (1: one process)
+
+    @property
+    def stale_reason(self) -> str:
+        """Why a stale run is not waited for, in words; blank for a live one."""
+        if not self.stale or self.heartbeat_age_s is None:
+            return ""
+        return (f"no heartbeat for {fmt_value(self.heartbeat_age_s, 'seconds')} (stale after "
+                f"{fmt_value(self.stale_after_s, 'seconds')}): its process is gone; "
+                "`cogit-log runs reap` marks it KILLED")
+
+    @property
+    def ending(self) -> str:
+        """How an ended run ended: `FINISHED`, `KILLED (budget)`, `FAILED (cuda_oom)`."""
+        return f"{self.status} ({self.failure})" if self.failure else self.status
 
     def state(self) -> tuple:
         """What a new plain line is printed for: the figures the heartbeat changes, not the
@@ -65,7 +85,17 @@ def watched(run, now_ms: int, stale_after_s: float,
         metrics.get(schema.ETA_S) if running else None, metrics.get(schema.COST_USD),
         metrics.get(schema.PROJECTED_COST_USD, metrics.get(schema.COST_USD)),
         age if running else None, running and age is not None and age > stale_after_s,
-        node_lines(tags, metrics, campaign_tags) if campaign_tags is not None else [], now_ms)
+        node_lines(tags, metrics, campaign_tags) if campaign_tags is not None else [], now_ms,
+        failure=tags.get(schema.FAILURE, ""),
+        failure_message=tags.get(schema.FAILURE_MESSAGE, ""),
+        ended_ms=None if running else info.end_time, stale_after_s=stale_after_s,
+        ranks=_ranks(tags))
+
+
+def _ranks(tags: Mapping[str, str]) -> int:
+    """How many ranks the run's job has (1 for a run of one process, or a tag gone bad)."""
+    text = tags.get(schema.RANKS, "1")
+    return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
 def snapshot(client, campaign: str | None, seen: dict[str, Watched], stale_after_s: float,

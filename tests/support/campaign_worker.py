@@ -8,6 +8,7 @@ P points of metric `x` (step i has value i) through cogit_tracker's public API.
         [--progress]          report each point as progress (ph.progress(i + 1, P))
         [--gate FILE]         halfway through the first phase, wait until FILE exists
         [--usd-per-hour X]    the campaign's rate
+        [--budget-usd Y]      the campaign's budget
 """
 from __future__ import annotations
 
@@ -32,9 +33,10 @@ def main() -> None:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--gate", type=Path)
     ap.add_argument("--usd-per-hour", type=float, default=None)
+    ap.add_argument("--budget-usd", type=float, default=None)
     args = ap.parse_args()
     with ct.campaign(args.label, experiment=args.experiment, tracking_uri=args.url,
-                     usd_per_hour=args.usd_per_hour) as camp:
+                     usd_per_hour=args.usd_per_hour, budget_usd=args.budget_usd) as camp:
         for index in range(args.phases):
             with camp.phase(f"phase-{index}", index=index) as ph:
                 for step in range(args.points):
