@@ -2,7 +2,7 @@
 rates and their ratio; a benchmark, not a test: it asserts nothing.
 
     PYTHONPATH=. python bench/intervention_overhead.py [--model tiny|smollm2-135m]
-        [--repeats 5] [--prompts N] [--max-new-tokens N]
+        [--repeats 5] [--prompts N] [--max-new-tokens N] [--device cpu|cuda]
 
 - `tiny`: the operator at quantum_dim = 4 x d_model, at the middle layer (goal: at most 1.3x
   slower), on tiny's held-out word-level prompts.
@@ -19,6 +19,9 @@ adjacent pairs are steadier than the ratio of the totals, so all three are print
 time spent inside the hook is measured in the same runs, so load hits it and the rest alike:
 its share of the hooked time gives the slowdown least moved by other work on the machine
 (it leaves out the bridge's cost of calling a hook at all, which the A/B ratios include).
+With `--device cuda` (bench/gpu_check.py) the model and the operator sit on the GPU, and the
+hook's timer synchronizes the device before and after it, since CUDA launches return before
+their kernels ran (that sync is inside the hooked runs, so it slows them a little too).
 """
 from __future__ import annotations
 
@@ -75,10 +78,11 @@ def random_operator(dim: int, rank: int | None) -> torch.Tensor:
         return op.matrix()
 
 
-def rate(bridge, texts, hook, layer, max_new_tokens) -> tuple[int, float]:
+def rate(bridge, texts, hook, layer, max_new_tokens, device: str = "cpu") -> tuple[int, float]:
     start = time.perf_counter()
     # steering changes the text, hence its length: EOS is ignored so both make equal tokens
-    out = steering.generate(bridge, texts, hook, layer, max_new_tokens, stop_at_eos=False)
+    out = steering.generate(bridge, texts, hook, layer, max_new_tokens, device,
+                            stop_at_eos=False)
     return sum(len(c.ids) for c in out), time.perf_counter() - start
 
 
@@ -90,30 +94,34 @@ def main() -> None:
                     help="prompts (tiny, default 16), or prompts per polarity (smollm2-135m, "
                          "default the demo's)")
     ap.add_argument("--max-new-tokens", type=int, default=None)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     args = ap.parse_args()
 
-    loaded = models.load(args.model, "fp32")
+    loaded = models.load(args.model, "fp32", args.device)
     bridge, d = loaded.bridge, loaded.d_model
     s = setting(args.model, loaded, args.max_new_tokens, args.prompts)
     texts = bench_prompts(args.model, loaded, s.prompts)
-    u = random_operator(s.quantum_dim, s.rank)
-    encoder = quantum.make_encoder(torch.zeros(d), s.quantum_dim, seed=0)
-    operator = steering.operator_hook(encoder, u, 1.0, "cpu")
+    u = random_operator(s.quantum_dim, s.rank).to(args.device)
+    encoder = quantum.make_encoder(torch.zeros(d), s.quantum_dim, seed=0).to(args.device)
+    operator = steering.operator_hook(encoder, u, 1.0, args.device)
     in_hook = [0.0]
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
 
     def timed(acts, hook=None):  # the operator, timed: its share of the hooked runs' time
+        sync()
         start = time.perf_counter()
         out = operator(acts, hook)
+        sync()
         in_hook[0] += time.perf_counter() - start
         return out
 
-    rate(bridge, texts, timed, s.layer, s.max_new_tokens)  # warm-up
+    rate(bridge, texts, timed, s.layer, s.max_new_tokens, args.device)  # warm-up
     in_hook[0] = 0.0
     load_before = os.getloadavg()[0]
     runs: dict[str, list[tuple[int, float]]] = {"plain": [], "hooked": []}
     for _ in range(args.repeats):
         for key, h in (("plain", None), ("hooked", timed)):
-            runs[key].append(rate(bridge, texts, h, s.layer, s.max_new_tokens))
+            runs[key].append(rate(bridge, texts, h, s.layer, s.max_new_tokens, args.device))
     load_after = os.getloadavg()[0]
     total = {k: sum(n for n, _ in v) / sum(t for _, t in v) for k, v in runs.items()}
     best = {k: max(n / t for n, t in v) for k, v in runs.items()}
@@ -125,7 +133,8 @@ def main() -> None:
           f"operator {'dense' if s.rank is None else f'rank {s.rank}'} "
           f"({s.quantum_dim ** 2 * 8 / 1e6:.1f} MB complex64), {len(texts)} prompts in "
           f"{batches} batches x {s.max_new_tokens} tokens x {args.repeats} repeats, torch "
-          f"threads {torch.get_num_threads()}, {os.cpu_count()} CPUs, load average "
+          f"threads {torch.get_num_threads()}, {os.cpu_count()} CPUs, on {args.device}, "
+          f"load average "
           f"{load_before:.2f} -> {load_after:.2f}")
     print(f"plain generation:      {total['plain']:8.1f} tokens/s (best run {best['plain']:.1f})")
     print(f"with the intervention: {total['hooked']:8.1f} tokens/s (best run {best['hooked']:.1f})")

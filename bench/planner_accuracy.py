@@ -98,11 +98,14 @@ def _rss_split() -> dict[str, int]:
     return fields
 
 
-def _embedded_child(model: str, precision: str, quantum_dim: int, operators: int) -> dict:
+def _embedded_child(model: str, precision: str, quantum_dim: int, operators: int,
+                    device: str = "cpu") -> dict:
     """In a fresh interpreter: everything the load needs imported first, then the baseline,
     then `models.load` and the operators; RSS growth after, and the peak (VmHWM) through it.
     fp32 weights load as views of the safetensors file's mapping, resident only once read,
-    so every live parameter and buffer is read first, as the first forward pass would."""
+    so every live parameter and buffer is read first, as the first forward pass would.
+    On CUDA (bench/gpu_check.py) the same load on the GPU, measured by the allocator instead
+    (`memory_allocated` growth, `max_memory_allocated` peak): no RSS split there."""
     import torch
     import psutil
     from transformer_lens.model_bridge import TransformerBridge  # noqa: F401
@@ -111,42 +114,54 @@ def _embedded_child(model: str, precision: str, quantum_dim: int, operators: int
     from pipelines import models
 
     source = models.resolve_source(model)  # converted already by the parent
-    torch.randn(8, 8, dtype=torch.complex64).abs().sum()
+    on_cuda = device.startswith("cuda")
+    torch.randn(8, 8, dtype=torch.complex64, device=device).abs().sum()
     process = psutil.Process()
     memory_check._reset_peak_rss()
-    before, split_before = process.memory_info().rss, _rss_split()
-    loaded = models.load(model, precision)
-    ops = [torch.randn(quantum_dim, quantum_dim, dtype=torch.complex64)
+    if on_cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device) if on_cuda else process.memory_info().rss
+    split_before = _rss_split()
+    loaded = models.load(model, precision, device)
+    ops = [torch.randn(quantum_dim, quantum_dim, dtype=torch.complex64, device=device)
            for _ in range(operators)]
     with torch.no_grad():
         for tensor in (*loaded.bridge.parameters(), *loaded.bridge.buffers()):
             tensor.sum()
-    grown = process.memory_info().rss - before
-    split = {k: v - split_before[k] for k, v in _rss_split().items()}
-    peak = max(memory_check._peak_rss() - before, grown)
+    if on_cuda:
+        grown = torch.cuda.memory_allocated(device) - before
+        peak = max(torch.cuda.max_memory_allocated(device) - before, grown)
+        split = {"RssAnon": 0, "RssFile": 0}
+    else:
+        grown = process.memory_info().rss - before
+        split = {k: v - split_before[k] for k, v in _rss_split().items()}
+        peak = max(memory_check._peak_rss() - before, grown)
     del ops
     return {"source": source, "loaded_bytes": grown, "peak_bytes": peak, **split,
             "weight_bytes": loaded.weight_bytes, "dtype_loaded": loaded.dtype_loaded,
             "int8_path": loaded.int8_path}
 
 
-def embedded_rows() -> list[tuple[str, str, int, int, int, int, int]]:
+def embedded_rows(device: str = "cpu", precisions: tuple[str, ...] = EMBEDDED_PRECISIONS,
+                  timeout: float | None = None) -> list[tuple[str, str, int, int, int, int, int]]:
     """(precision, label, predicted, measured steady growth, measured peak, anonymous and
-    file-backed parts of the growth), smollm2-135m."""
+    file-backed parts of the growth), smollm2-135m. On CUDA the growth and peak are the
+    allocator's and the plan is taken for the GPU (bitsandbytes int8 included)."""
     from pipelines import models, smollm2
 
     source = models.resolve_source(smollm2.NAME)  # converts once, outside the measurement
     dim, ops = _demo_operators(source)
     rows = []
-    for precision in EMBEDDED_PRECISIONS:
+    for precision in precisions:
         done = subprocess.run(
             [sys.executable, __file__, "--embedded-child", smollm2.NAME, precision, str(dim),
-             str(ops)], capture_output=True, text=True, check=False, cwd=ROOT)
+             str(ops), device], capture_output=True, text=True, check=False, cwd=ROOT,
+            timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"child for {precision} failed:\n{done.stderr[-2000:]}")
         got = json.loads(done.stdout.strip().splitlines()[-1])
         plan = memory.plan(model=source, precision=precision, quantum_dim=dim, operators=ops)
-        predicted = memory_check.planned_bytes(plan, "cpu", False)
+        predicted = memory_check.planned_bytes(plan, device, False)
         how = f", {got['int8_path']}" if got["int8_path"] else ""
         rows.append((precision, f"{smollm2.NAME} ({plan.params / 1e6:.1f}M) {precision} "
                      f"({got['dtype_loaded']}{how}), {ops} ops @{dim}",
@@ -331,10 +346,13 @@ def training_plan(folder: Path, precision: str, mode: str, rank: int | None, seq
                        seq_len=seq_len, batch=batch)
 
 
-def training_rows(device: str, quick: bool) -> list[tuple[str, int, int, int]]:
-    """(label, predicted, measured, accelerate's figure) per training case; the plan's CUDA
-    context left out (neither measurement sees it)."""
-    cases = [c for c in TRAINING_CASES if not quick or c[0] == "tiny"]
+def training_rows(device: str, quick: bool, cases: list[tuple] | None = None
+                  ) -> list[tuple[str, int, int, int]]:
+    """(label, predicted, measured, accelerate's figure) per training case (`cases`, else
+    TRAINING_CASES, tiny's only when `quick`); the plan's CUDA context left out (neither
+    measurement sees it)."""
+    if cases is None:
+        cases = [c for c in TRAINING_CASES if not quick or c[0] == "tiny"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folders = {name: _model_folder(name, Path(tmp)) for name in {c[0] for c in cases}}
@@ -370,7 +388,8 @@ def print_training(device: str, quick: bool, console: Console) -> None:
 def main() -> None:
     if sys.argv[1:2] == ["--embedded-child"]:
         model, precision, dim, ops = sys.argv[2:6]
-        print(json.dumps(_embedded_child(model, precision, int(dim), int(ops))))
+        device = sys.argv[6] if len(sys.argv) > 6 else "cpu"
+        print(json.dumps(_embedded_child(model, precision, int(dim), int(ops), device)))
         return
     if sys.argv[1:2] == ["--training-child"]:
         folder, real, precision, mode, rank, seq_len, batch, device = sys.argv[2:10]
