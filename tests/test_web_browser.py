@@ -112,3 +112,35 @@ def test_basic_auth_login_and_what_a_reader_sees(web_lab_auth, chromium, shots):
     assert "run-002" in table and "secret-sweep" not in table
     assert PRIVATE not in page.inner_text("select[name=experiment]")
     _shot(page, shots, "campaigns-as-reader")
+
+
+def test_the_live_page_updates_itself_and_runs_no_injected_script(web_lab, chromium, tmp_path):
+    """A campaign runs in its own process (heartbeat 1 s) under a label that is markup; the
+    open page shows its progress advancing without a reload, then the phase under "just
+    ended", and the label never becomes an element or runs."""
+    from mlflow.tracking import MlflowClient
+    from support import live_lab
+
+    worker = live_lab.start(web_lab.url, tmp_path, live_lab.HOSTILE, "--experiment",
+                            "live-lab", "--points", "50", "--pause", "0.2")
+    try:
+        page = _page(chromium)
+        assert page.goto(web_lab.url + "/cogit/live").status == 200
+        row = page.locator("#running tr.phase", has_text="phase-0")
+        cell = row.locator("td.progress")
+        cell.locator(".pct").wait_for()
+        first = cell.inner_text()
+        page.wait_for_function("t => { const c = document.querySelector("
+                               "'#running tr.phase td.progress'); return c && c.innerText != t }",
+                               arg=first, timeout=30_000)
+        assert page.locator("#running tr.campaign td.what").inner_text() == live_lab.HOSTILE
+        assert page.locator("#running tr.campaign").get_attribute("data-campaign") == \
+            live_lab.HOSTILE
+        assert page.locator("#running tr.campaign button.stop").count() == 1  # no logins
+        assert worker.wait(timeout=120) == 0, worker.stderr.read()
+        page.locator("#ended tr.phase", has_text="FINISHED").wait_for(timeout=30_000)
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("main img").count() == 0  # the label made no element
+    finally:
+        worker.kill()
+        live_lab.remove(MlflowClient(web_lab.url), live_lab.HOSTILE)

@@ -7,9 +7,7 @@ prints plain text, so piped output carries no colour codes.
 """
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import io
 import json
 import math
@@ -207,16 +205,7 @@ def _json(table: Table) -> str:
     return to_json(doc) + "\n"
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #ddd}
-th{background:#f3f3f3;text-align:left}td{white-space:nowrap}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.end td{border-bottom:2px solid #888;font-weight:600}img{max-width:100%;margin:1em 0}
-tr.sub td{color:#555;font-size:12px}tr.alert td{color:#b00}
-.notes{margin:1em 0;color:#444}"""
-
-
-def _row_class(row: dict) -> str:
+def row_class(row: dict) -> str:
     """A section's last row; a line under the row above (`sub`), and such a line that stands
     out (a failed node: `alert`)."""
     sub = bool(row.get("_sub"))
@@ -225,21 +214,7 @@ def _row_class(row: dict) -> str:
 
 
 def _html(table: Table) -> str:
-    """One self-contained page: no scripts, no links, charts inlined as base64 PNG."""
-    head = "".join(f"<th>{html.escape(c.title)}</th>" for c in table.columns)
-    body = []
-    for row in table.rows:
-        cells = "".join(
-            f'<td class="{"" if c.kind in LEFT else "n"}">{html.escape(v)}</td>'
-            for c, v in zip(table.columns, _cells(table, row)))
-        body.append(f'<tr class="{_row_class(row)}">{cells}</tr>')
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.notes)
-    charts = "".join(
-        f'<img alt="{html.escape(title)}" '
-        f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-        for title, png in table.charts)
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(table.title)}</title><style>{_CSS}</style></head><body>"
-            f"<h1>{html.escape(table.title)}</h1><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table><ul class=\"notes\">{notes}</ul>"
-            f"{charts}</body></html>\n")
+    """One self-contained page, from the web's templates (`web/report_page.py`)."""
+    from ..web.report_page import render_page
+
+    return render_page(table)

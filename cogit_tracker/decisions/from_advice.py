@@ -156,13 +156,15 @@ def prediction(advice: Advice, opt: Option) -> track.Prediction | None:
 
 def decide(uri: str, campaign: str, choose: str | None = None,
            setup_min: float = DEFAULT_SETUP_MIN, links: list[tuple[str, str]] = (),
-           edit: Callable[[Decision], Decision] | None = None) -> Decision:
+           edit: Callable[[Decision], Decision] | None = None,
+           visible: list[str] | None = None) -> Decision:
     """`decision new --from-advice`: draft from the options, let `edit` change the draft (the
     CLI opens it in $EDITOR), store it linked to the campaign as context, and record the chosen
-    option as a prediction for `report --accuracy`."""
+    option as a prediction for `report --accuracy`. `visible`: the experiments a web reader
+    may read, outside which the campaign is unknown (None: all)."""
     from .store import DecisionLog
 
-    advice = advise(uri, campaign, setup_min=setup_min)
+    advice = advise(uri, campaign, setup_min=setup_min, visible=visible)
     d, chosen = draft(advice, choose)
     predicted = prediction(advice, chosen)  # checked before anything is written
     if edit is not None:

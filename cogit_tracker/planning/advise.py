@@ -49,9 +49,10 @@ class Advice:
 
 def advise(uri: str, campaign: str, gpus: list[str] = (), precisions: list[str] = (),
            setup_min: float = opts.DEFAULT_SETUP_MIN, client=None,
-           counts: list[int | str] = ()) -> Advice:
+           counts: list[int | str] = (), visible: list[str] | None = None) -> Advice:
     """Every option for `campaign` (label, run id or uid), with each GPU also on each of
-    `counts` GPUs. Bad values fail before any work."""
+    `counts` GPUs. Bad values fail before any work. `visible`: the experiments a web reader
+    may read (None: all)."""
     from mlflow.tracking import MlflowClient
 
     setup_s = opts.check_setup(setup_min)
@@ -64,7 +65,7 @@ def advise(uri: str, campaign: str, gpus: list[str] = (), precisions: list[str] 
         clients[0] = clients[0] or MlflowClient(tracking_uri=uri)
         return clients[0]
 
-    sit = situation(uri, campaign, lazy)
+    sit = situation(uri, campaign, lazy, visible)
     params = logged_params(sit.campaign, lazy())
     found = [opts.option(sit, g, p, setup_s, params, n)
              for g, p, n in opts.targets(sit, list(gpus), list(precisions), counts)]

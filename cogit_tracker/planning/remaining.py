@@ -9,11 +9,13 @@ researcher's "90-135 minutes" was worth exactly as much as its basis.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import schema as s
 from ..errors import BadInput
 from ..reports.model import Campaign, Phase, load, select
+from ..reports.overview import visible_campaigns
 from ..table import fmt_value
 from .scaling import measured_precision
 
@@ -57,10 +59,12 @@ class Situation:
         return [w for w in self.work if w.state != "done"]
 
 
-def situation(uri: str, label: str, client) -> Situation:
+def situation(uri: str, label: str, client,
+              visible: Sequence[str] | None = None) -> Situation:
     """The campaign `label` (label, run id or uid) with every phase's state and estimate.
-    `client()` gives an MlflowClient; it is made only once the store is known to exist."""
-    campaigns = load(uri)
+    `client()` gives an MlflowClient; it is made only once the store is known to exist.
+    `visible`: only campaigns in these experiments (a web reader's), an unknown one else."""
+    campaigns = load(uri) if visible is None else visible_campaigns(uri, visible)
     client = client()
     found = select(campaigns, [label])
     if len(found) > 1:

@@ -203,16 +203,21 @@ def _campaigns(uri: str) -> list[Campaign]:
         return []
 
 
-def accuracy(uri: str, client=None) -> Table:
+def accuracy(uri: str, client=None, visible: list[str] | None = None) -> Table:
     """`cogit-log report --accuracy`: every prediction that a later campaign can be held
-    against, predicted beside measured, with the error in percent."""
+    against, predicted beside measured, with the error in percent. `visible`: the
+    experiments a web reader may read (None: all); predictions and campaigns elsewhere are
+    left out."""
     from mlflow.tracking import MlflowClient
 
+    from ..reports.overview import visible_campaigns
     from ..store.uri import check
 
     client = client or MlflowClient(tracking_uri=check(uri, "read"))
-    preds = predictions(client)
-    campaigns = _campaigns(uri) if preds else []
+    shown = visible is None or s.PREDICTION_EXPERIMENT in visible
+    preds = predictions(client) if shown else []
+    campaigns = ([] if not preds else _campaigns(uri) if visible is None
+                 else visible_campaigns(uri, visible))
     pairs = [pair for pair in (match(p, campaigns) for p in preds) if pair is not None]
     notes = ["error = (predicted - measured) / measured, over the phases the prediction "
              "covers (a plan: the whole run); time and cost add those phases, peak is their "

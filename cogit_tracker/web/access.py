@@ -26,11 +26,12 @@ def allow_logged_in() -> bool:
     return True
 
 
-def register_validators(paths: list[str]) -> None:
-    """Tell MLflow's basic-auth that these GET routes authorize inside their handlers."""
+def register_validators(paths: list[str], method: str = "GET") -> None:
+    """Tell MLflow's basic-auth that these routes (GET ones, or `method`) authorize inside
+    their handlers."""
     from mlflow.server import auth
 
-    auth.BEFORE_REQUEST_VALIDATORS.update({(path, "GET"): allow_logged_in for path in paths})
+    auth.BEFORE_REQUEST_VALIDATORS.update({(path, method): allow_logged_in for path in paths})
 
 
 def visible_experiments(client) -> list | None:
@@ -50,3 +51,22 @@ def visible_experiments(client) -> list | None:
                      "showing no experiments", exc)
         return []
     return [e for e in query.experiments(client) if can_read(e.experiment_id)]
+
+
+def may_edit(experiment_id: str) -> bool:
+    """Whether this request may change runs of the experiment (MLflow's EDIT or MANAGE, as its
+    own run-updating routes ask): always without logins, always for an admin. Asked of
+    basic-auth's own permission lookup; if MLflow changed it, no one may (fail closed)."""
+    if not current_app.config.get(AUTH_FLAG):
+        return True
+    try:
+        from mlflow.server import auth
+
+        user = g.mlflow_authenticated_user
+        if auth.store.get_user(user).is_admin:
+            return True
+        return bool(auth._get_experiment_permission(experiment_id, user).can_update)
+    except (ImportError, AttributeError) as exc:
+        _log.warning("cogit: cannot ask MLflow's basic-auth for edit permission (%s); "
+                     "allowing no one", exc)
+        return False

@@ -9,7 +9,7 @@ basic-auth's factory (with logins) or the same FastAPI wrapping MLflow uses (wit
 """
 from __future__ import annotations
 
-from . import access, views
+from . import access, routes
 
 
 def compose(auth: bool):
@@ -17,12 +17,13 @@ def compose(auth: bool):
     from mlflow.server import app as flask_app
 
     if "cogit" not in flask_app.blueprints:
-        flask_app.register_blueprint(views.blueprint)
+        flask_app.register_blueprint(routes.blueprint)
     flask_app.config[access.AUTH_FLAG] = auth
     if auth:
         from mlflow.server.auth import create_app as basic_auth
 
-        access.register_validators(views.PATHS)
+        access.register_validators(routes.PATHS)
+        access.register_validators(routes.POST_PATHS, "POST")
         return basic_auth(flask_app)
     if _MLFLOW_SGI_NAME.get() == "uvicorn":
         from mlflow.server.fastapi_app import create_fastapi_app

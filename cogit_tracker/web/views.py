@@ -13,16 +13,17 @@ import base64
 import dataclasses
 import json
 import os
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from .. import schema
-from ..cli.render import LEFT, fmt_value, render, to_json
+from ..cli.render import LEFT, fmt_value, render, row_class, to_json
 from ..cli import decision_tables as tables
 from ..decisions.model import SECTIONS
 from ..decisions.store import DecisionLog, Verification, select_entries
-from ..errors import BadInput, Unknown
+from ..errors import BadInput, Denied, Unknown
 from ..redaction import redact
 from ..reports.compare import compare as compare_campaigns
 from ..reports.detail import detail
@@ -30,7 +31,8 @@ from ..reports.overview import overview, visible_campaigns
 from . import access
 from .artifacts import read_artifact
 
-blueprint = Blueprint("cogit", __name__, url_prefix="/cogit", template_folder="templates")
+blueprint = Blueprint("cogit", __name__, url_prefix="/cogit", template_folder="templates",
+                      static_folder="static")  # /cogit/static/: the pages' own JS
 #: Every route, for MLflow's basic-auth, which validates exact paths.
 PATHS = ["/cogit", "/cogit/", "/cogit/api/campaigns", "/cogit/campaign", "/cogit/api/campaign",
          "/cogit/compare", "/cogit/api/compare", "/cogit/decisions", "/cogit/api/decisions",
@@ -44,7 +46,7 @@ def _png(data: bytes) -> str:
 
 @blueprint.app_context_processor
 def _helpers() -> dict:
-    return {"fmt": fmt_value, "left": LEFT, "mlflow_page": mlflow_page,
+    return {"fmt": fmt_value, "left": LEFT, "row_class": row_class, "mlflow_page": mlflow_page,
             "campaign_url": campaign_url,
             "campaign_link": lambda row: None if row.get("_sub")
             else campaign_url(row["campaign"]),
@@ -147,13 +149,23 @@ def _api() -> bool:
 @blueprint.route("/", strict_slashes=False)
 @blueprint.route("/api/campaigns", endpoint="campaigns_api")
 def campaigns():
-    _args("experiment", "gpu")
+    _args("experiment", "gpu", "page")
     uri, names, _ = _visible()
-    ov = overview(uri, _many("experiment"), _many("gpu"), names)
-    if _api():
+    page = _one("page", required=False)
+    if page is not None and not page.isdigit():
+        raise BadInput(f"query parameter 'page' is {page!r}; accepted: a page number such as 2")
+    if _api():  # every campaign, as `cogit-log report --json` prints them, unless a page
+        ov = overview(uri, _many("experiment"), _many("gpu"), names, int(page) if page else None)
         return Response(render(ov.table, "json"), mimetype="application/json")
+    ov = overview(uri, _many("experiment"), _many("gpu"), names, int(page or 1))
     return render_template("campaigns.html", ov=ov, experiments=_many("experiment"),
-                           gpus=_many("gpu"))
+                           gpus=_many("gpu"), page_url=_page_url)
+
+
+def _page_url(page: int) -> str:
+    """This page's URL with its filters, on another page."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    return url_for("cogit.campaigns") + "?" + urlencode([*args, ("page", page)])
 
 
 @blueprint.route("/campaign")
@@ -254,6 +266,25 @@ def decision():
         verification=log.entry(number).verification)
 
 
+# ---------------------------------------------------------------- headers
+
+#: No inline script, no script from elsewhere: a label or a generated text that slipped past
+#: escaping still runs nothing. Charts are data: PNGs; the pages' styles are inline.
+CSP = ("default-src 'self'; script-src 'self'; img-src 'self' data:; "
+       "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'self'")
+
+
+@blueprint.after_app_request
+def _security_headers(response: Response) -> Response:
+    """Every `/cogit/` answer (errors and unknown paths under it included) gets the CSP;
+    MLflow's own pages keep theirs."""
+    if request.path == "/cogit" or request.path.startswith("/cogit/"):
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 # ---------------------------------------------------------------- failures
 
 @blueprint.errorhandler(Exception)
@@ -262,6 +293,8 @@ def failed(exc: Exception):
         return exc
     if isinstance(exc, Unknown):
         code, line = 404, redact(str(exc))
+    elif isinstance(exc, Denied):
+        code, line = 403, redact(str(exc))
     elif isinstance(exc, BadInput):
         code, line = 400, redact(str(exc))
     else:
