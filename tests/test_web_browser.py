@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,55 @@ def test_the_live_page_updates_itself_and_runs_no_injected_script(web_lab, chrom
     finally:
         worker.kill()
         live_lab.remove(MlflowClient(web_lab.url), live_lab.HOSTILE)
+
+
+def test_stop_from_the_page_a_forged_stop_the_plan_form_and_a_hostile_generation(
+        web_lab, chromium, tmp_path):
+    """The cockpit's actions in a real browser: a form on another origin cannot stop a run;
+    the live page's Stop does, within heartbeats, and the run shows `stopped`; the plan form
+    holds the log's RTX 5090 case as not fitting; a generation that is markup runs nothing."""
+    from mlflow.tracking import MlflowClient
+    from support import live_lab
+
+    from cogit_tracker import schema
+
+    label, client = "stop-from-page", MlflowClient(web_lab.url)
+    worker = live_lab.start(web_lab.url, tmp_path, label, "--experiment", "live-lab",
+                            "--points", "3000", "--pause", "0.05")
+    try:
+        page = _page(chromium)
+        page.set_content(f'<form method="post" action="{web_lab.url}/cogit/api/stop">'
+                         f'<input name="campaign" value="{label}"></form>')
+        with page.expect_navigation():
+            page.evaluate("document.forms[0].submit()")
+        assert "cross-site request refused" in page.content()   # Origin: null
+        assert worker.poll() is None
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.goto(web_lab.url + "/cogit/live")
+        page.locator(f'#running tr.campaign[data-campaign="{label}"] button.stop').click()
+        asked = time.monotonic()
+        assert worker.wait(timeout=60) != 0
+        assert time.monotonic() - asked < 20                     # a heartbeat is 1 s here
+        page.locator("#ended tr.campaign", has_text="stopped").wait_for(timeout=30_000)
+        phase = next(r for r in live_lab.campaign_runs(client, label)
+                     if r.data.tags[schema.KIND] == "phase")
+        assert (phase.info.status, phase.data.tags[schema.FAILURE]) == ("KILLED", "stopped")
+        client.log_table(phase.info.run_id, {"prompt": ["The service was"], "direction":
+                                             ["baseline"], "blend": [0.0], "text":
+                                             [live_lab.HOSTILE], "compound": [0.0]},
+                         schema.GENERATIONS_TABLE)
+        page.goto(web_lab.url + f"/cogit/campaign?campaign={label}")
+        assert live_lab.HOSTILE in page.inner_text("main")        # shown as text
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator('img[src="x"]').count() == 0          # the text made no element
+        page.goto(web_lab.url + "/cogit/plan")
+        page.fill("input[name=model]", "Qwen/Qwen2.5-7B-Instruct")
+        page.select_option("select[name=precision]", "fp32")
+        page.fill("input[name=quantum_dim]", "9333")
+        page.select_option("select[name=gpu]", "rtx-5090")
+        page.click("#plan-form button[type=submit]")
+        fits = page.locator("tr", has_text="Fits?").first.inner_text()
+        assert "NO" in fits, fits
+    finally:
+        worker.kill()
+        live_lab.remove(client, label)
