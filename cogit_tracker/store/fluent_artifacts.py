@@ -54,11 +54,16 @@ class FluentArtifacts(ArtifactRepository):
                 self.log_artifacts(child, sub)
 
     def list_artifacts(self, path=None):
+        """What was logged here, then what the store holds. In that order: the writer
+        deletes a copy once the store has it, so a file missing from the first look is in
+        the second (looked at the other way round, a file sent in between was in neither,
+        and `log_table`'s append lost the rows before it)."""
         from mlflow.entities import FileInfo
 
+        pending = {name: FileInfo(name, False, size)
+                   for name, size in stash.listed_sizes(self.uid, path).items()}
         found = {f.path: f for f in self._real_list(path)}
-        for name, copy in stash.listed(self.uid, path).items():
-            found[name] = FileInfo(name, False, copy.stat().st_size)
+        found.update(pending)
         return sorted(found.values(), key=lambda f: f.path)
 
     def _download_file(self, remote_file_path, local_path) -> None:

@@ -60,13 +60,20 @@ def latest(uid: str, artifact_file: str) -> Path | None:
     return found if found is not None and found.exists() else None
 
 
-def listed(uid: str, folder: str | None) -> dict[str, Path]:
-    """The artifact files logged here for a run directly under `folder` (None: the top)."""
+def listed_sizes(uid: str, folder: str | None) -> dict[str, int]:
+    """The artifact files logged here for a run directly under `folder` (None: the top) whose
+    copy is still on disk, with their sizes."""
     base = posixpath.normpath(folder) if folder else ""
     with _lock:
         items = [(k[1], v) for k, v in _latest.items() if k[0] == uid]
-    return {name: path for name, path in items
-            if posixpath.dirname(name) == base and path.exists()}
+    sizes = {}
+    for name, path in items:
+        if posixpath.dirname(name) == base:
+            try:
+                sizes[name] = path.stat().st_size
+            except OSError:  # sent, and its copy deleted, since: the store lists it
+                continue
+    return sizes
 
 
 def sent(op: Op) -> None:
