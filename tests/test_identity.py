@@ -56,9 +56,9 @@ def interrupted(store):
     return store, ph.run_id
 
 
-def _start(store: str, mode: str, release) -> subprocess.Popen:
+def _start(store: str, mode: str, release, warn: bool = False) -> subprocess.Popen:
     env = dict(os.environ, MLFLOW_TRACKING_URI=store, PYTHONPATH=str(REPO),
-               PYTHONWARNINGS="ignore", COGIT_HEARTBEAT_S="1")
+               PYTHONWARNINGS="default" if warn else "ignore", COGIT_HEARTBEAT_S="1")
     return subprocess.Popen([sys.executable, "-c", RESUMER, mode, str(release)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -102,9 +102,13 @@ def test_with_wait_the_second_process_waits_its_turn(interrupted, tmp_path):
     release = tmp_path / "release"
     first = _start(store, "wait", release)
     assert first.stdout.readline().strip() == "holding"
-    second = _start(store, "wait", release)
-    time.sleep(8)
-    assert second.poll() is None, second.communicate()   # waiting, not refused
+    second = _start(store, "wait", release, warn=True)
+    said = ""
+    while "waiting" not in said:   # its one warning: the campaign is held, it waits its turn
+        line = second.stderr.readline()
+        assert line, (said, second.communicate())   # it ended instead of waiting
+        said += line
+    assert "is held" in said and second.poll() is None   # waiting, not refused
     release.write_text("")
     assert first.wait(timeout=120) == 0
     out, err = second.communicate(timeout=120)
