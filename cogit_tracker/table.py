@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 #: metric: four significant digits) | change (a signed relative change, as -0.4%)
 KINDS = ("text", "seconds", "usd", "gb", "ratio", "fraction", "float", "int", "status",
          "when", "percent", "error", "number", "change")
+LEFT = ("text", "status", "when")  # column kinds that read left-aligned
 
 
 @dataclass
@@ -79,3 +80,11 @@ def _duration(seconds: float) -> str:
     if m:
         return f"{m}m {sec:02d}s"
     return f"{sec}s"
+
+
+def row_class(row: dict) -> str:
+    """A section's last row; a line under the row above (`sub`), and such a line that stands
+    out (a failed node: `alert`)."""
+    sub = bool(row.get("_sub"))
+    return " ".join(name for name, on in (("end", row.get("_section_end")), ("sub", sub),
+                                          ("alert", sub and row.get("_style"))) if on)

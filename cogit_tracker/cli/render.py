@@ -18,13 +18,12 @@ from pathlib import Path
 import click
 
 from ..errors import BadInput
-from ..table import Table, fmt_value
+from ..table import LEFT, Table, fmt_value
 
 FORMATS = ("table", "md", "csv", "json", "html")
 # rich lays out ~500-1000 rows a second here; past this many rows `table` prints the
 # markdown layout instead, which is just as readable and keeps `report` on 10,000 runs fast.
 RICH_MAX_ROWS = 400
-LEFT = ("text", "status", "when")  # column kinds that read left-aligned
 STATUS_STYLE = {"FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan",
                 "pass": "green", "fail": "red", "pending": "yellow", "manual": "dim"}
 
@@ -203,14 +202,6 @@ def _json(table: Table) -> str:
                     for row in _data_rows(table)],
            "notes": table.notes, **table.data}
     return to_json(doc) + "\n"
-
-
-def row_class(row: dict) -> str:
-    """A section's last row; a line under the row above (`sub`), and such a line that stands
-    out (a failed node: `alert`)."""
-    sub = bool(row.get("_sub"))
-    return " ".join(name for name, on in (("end", row.get("_section_end")), ("sub", sub),
-                                          ("alert", sub and row.get("_style"))) if on)
 
 
 def _html(table: Table) -> str:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 from .. import schema, settings
 from ..redaction import redact
-from .ending import BudgetExceeded, CampaignStopped, StopRequested
+from .ending import BudgetExceeded, Kind, Reason, StopRequested
 
 EXIT_CODE = 124          # what the process ends with when the grace period runs out
 COMMAND_TIMEOUT_S = 300  # the on_budget command's time limit
@@ -63,36 +63,11 @@ class RequestedStop(KeyboardInterrupt):
     BudgetStop. The phase turns it into `StopRequested`."""
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One reason a campaign stops on its own account, and what each step of the stop uses."""
-
-    failure: str                            # the runs' `cogit.failure`
-    summary: str                            # what the phase's exception says
-    interrupt: type[KeyboardInterrupt]      # raised in the campaign's threads
-    ending: type[CampaignStopped]           # raised out of the phase
-    command_tags: tuple[str, str, str]      # where its command, status and output are kept
-
-
 BUDGET = Kind("budget", "budget exhausted", BudgetStop, BudgetExceeded,
               (schema.BUDGET_COMMAND, schema.BUDGET_COMMAND_STATUS,
                schema.BUDGET_COMMAND_OUTPUT))
 REQUEST = Kind("stopped", "stop requested", RequestedStop, StopRequested,
                (schema.STOP_COMMAND, schema.STOP_COMMAND_STATUS, schema.STOP_COMMAND_OUTPUT))
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why this campaign is being stopped: its kind, and the note its runs carry (e.g.
-    "budget $2.00 spent ($2.03 so far)", "stop requested by ana at 2026-12-08 01:02:03 UTC")."""
-
-    kind: Kind
-    note: str
-
-    def exception(self, what: str) -> CampaignStopped:
-        """What the user's code sees leave a phase or campaign stopped for this reason, e.g.
-        "phase 'train' stopped: budget $4.00 spent ($4.10 so far)"."""
-        return self.kind.ending(f"{what}: {self.note}")
 
 
 KINDS = {kind.failure: kind for kind in (BUDGET, REQUEST)}  # cogit.failure -> its Kind

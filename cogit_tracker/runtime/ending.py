@@ -10,13 +10,11 @@ import signal
 import threading
 import warnings
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 from .. import schema
 from ..redaction import redact
-
-if TYPE_CHECKING:
-    from .budget import Reason
 
 
 class CampaignStopped(RuntimeError):
@@ -33,6 +31,31 @@ class StopRequested(CampaignStopped):
     (`cogit-log runs stop`, the web's Stop button: `stop.py`); the message says who and when."""
 
 
+@dataclass(frozen=True)
+class Kind:
+    """One reason a campaign stops on its own account, and what each step of the stop uses."""
+
+    failure: str                            # the runs' `cogit.failure`
+    summary: str                            # what the phase's exception says
+    interrupt: type[KeyboardInterrupt]      # raised in the campaign's threads
+    ending: type[CampaignStopped]           # raised out of the phase
+    command_tags: tuple[str, str, str]      # where its command, status and output are kept
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why this campaign is being stopped: its kind, and the note its runs carry (e.g.
+    "budget $2.00 spent ($2.03 so far)", "stop requested by ana at 2026-12-08 01:02:03 UTC")."""
+
+    kind: Kind
+    note: str
+
+    def exception(self, what: str) -> CampaignStopped:
+        """What the user's code sees leave a phase or campaign stopped for this reason, e.g.
+        "phase 'train' stopped: budget $4.00 spent ($4.10 so far)"."""
+        return self.kind.ending(f"{what}: {self.note}")
+
+
 class Terminated(SystemExit):
     """Raised in the main thread by our SIGTERM handler so `with` blocks unwind and record."""
 
@@ -47,7 +70,7 @@ def quiet(what: str) -> Iterator[None]:
 
 
 def classify(exc: BaseException | None,
-             stop: "Reason | None" = None) -> tuple[str, dict[str, str]]:
+             stop: Reason | None = None) -> tuple[str, dict[str, str]]:
     """MLflow status and failure tags for how a run ended. Once the campaign is stopping
     (`stop`: its budget spent, or a stop asked for), a run that ends without an error of its
     own ended because of that (the stop raises a KeyboardInterrupt, and may find the run just

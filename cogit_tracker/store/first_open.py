@@ -59,15 +59,14 @@ def client(uri: str):
     (`schema_version.OtherSchema`), never migrated from here."""
     from mlflow.tracking import MlflowClient
 
-    from .quarantine import unanswered
     from .schema_version import refuse_other
 
-    refuse_other(uri)   # before MLflow, which would migrate another MLflow's store here
+    refuse_other(uri, store_uri.revision(uri))   # before MLflow, which would migrate it
     with creating(uri):
         try:
             return MlflowClient(tracking_uri=uri)
         except Exception as exc:  # noqa: BLE001 - decided below: retry, or say what it was
-            if unanswered(exc, uri):
+            if store_uri.unanswered(exc, uri):
                 raise
         return MlflowClient(tracking_uri=uri)
 

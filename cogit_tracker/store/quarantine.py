@@ -33,8 +33,6 @@ BUSY = frozenset({429, 502, 503, 504})
 #: where SQLAlchemy's additions to a database's message start: the statement and its
 #: parameters, then a link to its docs
 SQL_SUFFIX = re.compile(r"\n\[SQL: |\n\(Background on this error at: ")
-#: exceptions of a transport that got no answer (socket.timeout is TimeoutError)
-NO_ANSWER = (ConnectionError, TimeoutError)
 
 
 def refused(exc: BaseException) -> bool:
@@ -69,25 +67,6 @@ def reason(exc: BaseException) -> str:
     return " ".join(redact(f"{type(exc).__name__}: {text}").split())[:2000]
 
 
-def unanswered(exc: BaseException, uri: str) -> bool:
-    """Whether `exc` means that no answer came: the store's host takes no connection now, or a
-    connection was refused, reset or timed out on the way. Anything else (an SQL error, a
-    schema MLflow does not know, a missing database, an HTTP error status) is an answer."""
-    if store_uri.answers(uri) is not None:
-        return True
-    import requests
-
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:  # bounded: each link is visited once
-        seen.add(id(link))
-        if isinstance(link, NO_ANSWER) or isinstance(
-                link, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-            return True
-        link = link.__cause__ or link.__context__
-    return False
-
-
 @dataclass(frozen=True)
 class Failure:
     """Why a store took no ops: it did not answer (`answered` False), or it answered with an
@@ -100,7 +79,7 @@ class Failure:
     def of(cls, exc: BaseException, uri: str) -> "Failure":
         from .schema_version import explain
 
-        return cls(explain(exc, uri) or reason(exc), not unanswered(exc, uri))
+        return cls(explain(exc, uri) or reason(exc), not store_uri.unanswered(exc, uri))
 
     def says(self, store: str) -> str:
         """`tracking store <store> does not answer (...)` or `... answered with an error

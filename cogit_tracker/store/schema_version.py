@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .. import settings
 from ..errors import StoreFailure
 from ..redaction import redact
 
@@ -48,40 +47,9 @@ def known(revision: str) -> bool:
     return any((Path(migrations.__file__).parent / "versions").glob(f"{revision}_*.py"))
 
 
-def revision(uri: str) -> str | None:
-    """The schema revision a SQL store is at, read-only, in one connection bounded by
-    `COGIT_CONNECT_TIMEOUT_S`; None when it has no MLflow tables yet or cannot be read (then
-    MLflow's own open says why)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import SQLAlchemyError
-    from sqlalchemy.pool import NullPool
-
-    from . import uri as store_uri
-
-    kind = store_uri.scheme(uri)
-    if kind == "sqlite":
-        db = store_uri.sqlite_path(uri)
-        if not db.is_file() or not db.stat().st_size:
-            return None
-        url, args = f"sqlite:///file:{db.resolve()}?mode=ro&uri=true", {}
-    elif kind == "postgresql":
-        url, args = uri, {"connect_timeout": max(int(settings.CONNECT_TIMEOUT.get()), 1)}
-    else:
-        return None
-    engine = create_engine(url, poolclass=NullPool, connect_args=args)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-    except SQLAlchemyError:
-        return None
-    finally:
-        engine.dispose()
-    return row[0] if row else None
-
-
-def refuse_other(uri: str, what: str = "tracking store") -> None:
-    """OtherSchema if the store's tables are not at this MLflow's revision; else nothing."""
-    found = revision(uri)
+def refuse_other(uri: str, found: str | None, what: str = "tracking store") -> None:
+    """OtherSchema if the store's tables, at revision `found` (`uri.revision`; None: none
+    yet), are not at this MLflow's revision; else nothing."""
     expected = head() if found else None
     if found and expected and found != expected:
         raise OtherSchema(f"{what} {redact(uri)} {advice(uri, found)}", found)

@@ -37,6 +37,8 @@ Mode = Literal["track", "write", "read"]
 #: While a phase is open MLflow's fluent API tracks to `cogit:<store URI>` (the store behind
 #: it is `fluent_store.py`); anything of ours that reads the tracking URI means the store.
 FLUENT_PREFIX = "cogit:"
+#: exceptions of a transport that got no answer (socket.timeout is TimeoutError)
+NO_ANSWER = (ConnectionError, TimeoutError)
 
 
 def fluent(uri: str) -> str:
@@ -81,7 +83,7 @@ def check(uri: str, mode: Mode = "track", what: str = "tracking store",
     if mode != "track" and kind in ("sqlite", "postgresql"):
         from .schema_version import refuse_other
 
-        refuse_other(uri, what)
+        refuse_other(uri, revision(uri), what)
     return uri
 
 
@@ -196,6 +198,54 @@ def answers(uri: str, timeout: float | None = None) -> str | None:
     except OSError as exc:
         return f"{where[0]}:{where[1]}: {exc.strerror or type(exc).__name__}"
     return None
+
+
+def unanswered(exc: BaseException, uri: str) -> bool:
+    """Whether `exc` means that no answer came: the store's host takes no connection now, or a
+    connection was refused, reset or timed out on the way. Anything else (an SQL error, a
+    schema MLflow does not know, a missing database, an HTTP error status) is an answer."""
+    if answers(uri) is not None:
+        return True
+    import requests
+
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:  # bounded: each link is visited once
+        seen.add(id(link))
+        if isinstance(link, NO_ANSWER) or isinstance(
+                link, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
+def revision(uri: str) -> str | None:
+    """The MLflow schema revision a SQL store is at (`schema_version.py`), read-only, in one
+    connection bounded by `COGIT_CONNECT_TIMEOUT_S`; None when it has no MLflow tables yet or
+    cannot be read (then MLflow's own open says why)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    kind = scheme(uri)
+    if kind == "sqlite":
+        db = sqlite_path(uri)
+        if not db.is_file() or not db.stat().st_size:
+            return None
+        url, args = f"sqlite:///file:{db.resolve()}?mode=ro&uri=true", {}
+    elif kind == "postgresql":
+        url, args = uri, {"connect_timeout": max(int(settings.CONNECT_TIMEOUT.get()), 1)}
+    else:
+        return None
+    engine = create_engine(url, poolclass=NullPool, connect_args=args)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    return row[0] if row else None
 
 
 def identity(uri: str) -> tuple:

@@ -17,8 +17,7 @@ def _environment():
 
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    from ..cli.render import LEFT, row_class
-    from ..table import fmt_value
+    from ..table import LEFT, fmt_value, row_class
 
     env = Environment(loader=FileSystemLoader(TEMPLATES),
                       autoescape=select_autoescape(default=True, default_for_string=True))

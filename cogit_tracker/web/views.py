@@ -19,12 +19,13 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from werkzeug.exceptions import HTTPException
 
 from .. import schema
-from ..cli.render import LEFT, fmt_value, render, row_class, to_json
+from ..cli.render import render, to_json
 from ..cli import decision_tables as tables
 from ..decisions.model import SECTIONS
 from ..decisions.store import DecisionLog, Verification, select_entries
 from ..errors import BadInput, Denied, Unknown
 from ..redaction import redact
+from ..table import LEFT, fmt_value, row_class
 from ..reports.compare import compare as compare_campaigns
 from ..reports.detail import detail
 from ..reports.overview import overview, visible_campaigns
