@@ -55,6 +55,20 @@ def test_the_advise_page_is_the_commands_table(two_campaigns, monkeypatch):
     assert bad.status_code == 400 and "soon" in bad.get_json()["error"]
 
 
+def test_advice_with_nothing_to_base_an_eta_on_is_a_400_naming_the_campaign(store, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from support import synthetic as sy
+
+    sy.make_campaign(MlflowClient(store), "cogit-qmech", sy.CampaignSpec(
+        "just-started", [sy.PhaseSpec("encode", None, status="RUNNING")], status="RUNNING"))
+    pages = pages_on(store, monkeypatch)
+    for path in ("/cogit/advise?campaign=just-started", "/cogit/api/advise?campaign=just-started"):
+        res = pages.get(path)
+        assert res.status_code == 400 and b"just-started" in res.data, res.data[:500]
+        assert b"nothing to base an ETA on" in res.data
+
+
 def test_the_track_record_page_holds_a_logged_plan(two_campaigns, monkeypatch):
     logged = CliRunner().invoke(cli, ["plan", "--model", "smollm2-135m", "--gpu", "h100-sxm",
                                       "--log", "--tracking-uri", two_campaigns["uri"]])
