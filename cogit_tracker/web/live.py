@@ -17,7 +17,7 @@ CSP (`views.CSP`) forbids it, and the JS builds its rows with `textContent` only
 """
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template, url_for
 
 from ..runtime.board import board
 from ..runtime.liveness import DEFAULT_STALE_AFTER_S
@@ -28,8 +28,6 @@ from .views import _api, _args, _json, _one, _visible, blueprint
 POLL_S = 3
 #: The paths MLflow's basic-auth must let through (it validates exact paths).
 PATHS = ["/cogit/live", "/cogit/api/live", "/cogit/static/live.js"]
-#: Where a Stop button posts (`web/stop.py`, form field `campaign`), when this server has it.
-STOP_PATH = "/cogit/api/stop"
 
 
 @blueprint.route("/live")
@@ -42,15 +40,12 @@ def live():
     found = board(MlflowClient(tracking_uri=uri), ids,
                   _one("campaign", required=False), DEFAULT_STALE_AFTER_S)
     data = {**found.data(), "poll_s": POLL_S}
+    editable: dict[str, bool] = {}   # one permission lookup per experiment, not per row
     for row in data["running"]:
-        row["can_stop"] = row["status"] == "RUNNING" and access.may_edit(row["experiment_id"])
+        exp = row["experiment_id"]
+        if exp not in editable:
+            editable[exp] = access.may_edit(exp)
+        row["can_stop"] = row["status"] == "RUNNING" and editable[exp]
     if _api():
         return _json(data)
-    return render_template("live.html", board=data, stop_url=_stop_url())
-
-
-def _stop_url() -> str:
-    """The Stop route's path if this server has one, else blank (the page then shows no
-    button): the route is another module's, and the page must not offer what it cannot do."""
-    return STOP_PATH if any(rule.rule == STOP_PATH and "POST" in (rule.methods or ())
-                            for rule in current_app.url_map.iter_rules()) else ""
+    return render_template("live.html", board=data, stop_url=url_for("cogit.stop_api"))
