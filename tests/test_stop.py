@@ -275,6 +275,17 @@ def test_every_rank_of_a_torchrun_job_stops_and_on_stop_runs_once(tmp_path, aske
     assert (tmp_path / "pod-stopped").read_text() == "stopped\n", log
 
 
+def answer(look, timeout_s: float = 30):
+    """What a new look (`RequestWatch`) says from its first read: it reads on a thread of its
+    own, and a call gives the latest finished read's answer."""
+    assert look() is None  # starts the read: nothing read yet
+    deadline = time.monotonic() + timeout_s
+    while look.looks == 0:
+        assert time.monotonic() < deadline, "the look never finished"
+        time.sleep(0.02)
+    return look()
+
+
 def test_the_running_side_ignores_an_old_request_and_a_store_that_is_away(store, tmp_path):
     """What the monitor's look does (`RequestWatch`), on a real store: a resumed campaign's
     request from the session it ended is not a new one; a new one is read with who and when;
@@ -288,11 +299,42 @@ def test_the_running_side_ignores_an_old_request_and_a_store_that_is_away(store,
     run = client.create_run(client.create_experiment("watch"),
                             tags={schema.STOP_BY: "bo", schema.STOP_AT: "1000"})
     writer = SimpleNamespace(run_ids={"uid-1": run.info.run_id})
-    look = RequestWatch(store, "uid-1", writer, every_s=0, seen="1000")
-    assert look() is None
+
+    def look():
+        return RequestWatch(store, "uid-1", writer, every_s=0, seen="1000")
+
+    assert answer(look()) is None
     client.set_tag(run.info.run_id, schema.STOP_AT, "1765155723000")
-    reason = look()
+    reason = answer(look())
     assert reason.kind.failure == "stopped"
     assert reason.note == "stop requested by bo at 2025-12-08 01:02:03 UTC"
     gone = RequestWatch(f"sqlite:///{tmp_path / 'no' / 'such.db'}", "uid-1", writer, 0)
-    assert gone() is None
+    assert answer(gone) is None
+
+
+def test_a_store_that_never_answers_holds_the_look_not_the_monitor(monkeypatch):
+    """The monitor asks for the look between sampling peaks and checking the budget: against a
+    store that takes the connection and never answers (a socket nobody reads), the call comes
+    back at once, with the read still under way on its own thread. A look that read in the
+    caller's thread would return only when MLflow's request gave up."""
+    import socket
+    from types import SimpleNamespace
+
+    from cogit_tracker.runtime.stop import RequestWatch
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    mute = socket.create_server(("127.0.0.1", 0))  # listens; nothing ever reads or answers
+    try:
+        url = f"http://127.0.0.1:{mute.getsockname()[1]}"
+        look = RequestWatch(url, "uid-1", SimpleNamespace(run_ids={"uid-1": "r" * 32}), 0)
+        assert look() is None
+        assert look.looks == 0, "the call waited for the store's answer"
+        assert look() is None  # asked again while the read hangs: no second read, no wait
+        deadline = time.monotonic() + 60
+        while look.looks == 0:  # MLflow gives up (3 s); the look says nothing, raises nothing
+            assert time.monotonic() < deadline, "the read never gave up"
+            time.sleep(0.05)
+        assert look() is None
+    finally:
+        mute.close()

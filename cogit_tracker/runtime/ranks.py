@@ -28,6 +28,7 @@ from typing import Mapping
 from .. import schema
 from ..errors import BadInput
 from .budget import KINDS, Reason
+from .tag_watch import TagWatch
 
 #: uuid5 namespace of job-derived uids (fixed: every rank of every version derives the same)
 NAMESPACE = uuid.UUID("5f0c7a2e-1d6b-4c38-9a57-3b2f8e41c9d0")
@@ -237,39 +238,6 @@ def _same_label(client, create: dict) -> None:
         raise BadInput(f"this rank opened campaign {tags[schema.CAMPAIGN]!r} but rank 0 of job "
                        f"{tags[schema.JOB]} opened {made[0].data.tags.get(schema.CAMPAIGN)!r}: "
                        "every rank must open the same label")
-
-
-class TagWatch:
-    """How a process learns what another wrote on one of its runs (rank 0's stop, a stop
-    request): a look at the run's tags at most once every `every_s`, only while the store
-    answers. A look that fails says nothing and the next one tries again: tracking never
-    breaks the experiment."""
-
-    def __init__(self, uri: str, uid: str, writer, every_s: float = 1.0) -> None:
-        self.uri, self.uid, self.writer, self.every_s = uri, uid, writer, every_s
-        self._last = 0.0
-        self._client = None
-
-    def tags(self) -> Mapping[str, str] | None:
-        """The run's tags now, or None: too soon, run not made yet, store away."""
-        from ..store import uri as uris
-
-        if time.monotonic() - self._last < self.every_s:
-            return None
-        self._last = time.monotonic()
-        run_id = self.writer.run_ids.get(self.uid)
-        if run_id is None:
-            return None
-        try:
-            if uris.answers(self.uri) is not None:
-                return None
-            if self._client is None:
-                from mlflow.tracking import MlflowClient
-
-                self._client = MlflowClient(tracking_uri=self.uri)
-            return self._client.get_run(run_id).data.tags
-        except Exception:  # noqa: BLE001 - the store going away mid-look: next time
-            return None
 
 
 class JobStopWatch(TagWatch):

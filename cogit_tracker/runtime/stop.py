@@ -28,7 +28,7 @@ from ..store import query
 from ..store import uri as store_uri
 from . import liveness
 from .budget import REQUEST, Reason
-from .ranks import TagWatch
+from .tag_watch import TagWatch
 
 
 @dataclass
