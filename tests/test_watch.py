@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import select
 import signal
 import struct
 import subprocess
@@ -92,14 +93,21 @@ def test_a_stale_heartbeat_stands_out_and_is_not_waited_for(store, tmp_path):
     assert "RUNNING (stale)" in out and "dead" in out, out
 
 
-def test_on_a_terminal_the_table_redraws_in_place(store, tmp_path, gate):
+@pytest.mark.parametrize("columns", [160, 80])
+def test_on_a_terminal_the_table_redraws_in_place(store, tmp_path, gate, columns):
+    """On a wide terminal the boxed table; on the common 80 columns a compact one, so that
+    no word folds (a boxed table of nine columns there read `RUNNIN` over `G`)."""
     worker = start_worker(store, tmp_path, "tty", "--gate", str(gate))
     main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     seen = watch(store, "--campaign", "tty", stdin=child, stdout=child, stderr=child)
     os.close(child)
     screen = ""
+    deadline = time.monotonic() + 120
     while True:
+        assert time.monotonic() < deadline, f"watch never ended; the screen so far:\n{screen}"
+        if not select.select([main], [], [], 1)[0]:
+            continue
         try:
             chunk = os.read(main, 4096)
         except OSError:  # the terminal's other side closed: watch has exited
@@ -107,13 +115,16 @@ def test_on_a_terminal_the_table_redraws_in_place(store, tmp_path, gate):
         if not chunk:
             break
         screen += chunk.decode(errors="replace")
-        if "RUNNING" in screen:
+        if "RUNNIN" in screen:  # (even folded: the words are judged below)
             gate.touch()
     os.close(main)
     assert seen.wait(timeout=120) == 0
     assert worker.wait(timeout=60) == 0
-    assert "Running phases" in screen and "projected" in screen and "FINISHED" in screen
+    assert "Running phases" in screen and "FINISHED" in screen
     assert "\x1b[1A" in screen  # the cursor moves up: redrawn in place, not appended
+    for word in ("campaign", "elapsed", "progress", "projected", "heartbeat", "RUNNING"):
+        assert word in screen, (word, screen[-3000:])  # whole: not folded over two lines
+    assert ("┃" in screen) == (columns == 160)
 
 
 def test_bad_values_are_one_line(store):

@@ -24,6 +24,9 @@ FORMATS = ("table", "md", "csv", "json", "html")
 # rich lays out ~500-1000 rows a second here; past this many rows `table` prints the
 # markdown layout instead, which is just as readable and keeps `report` on 10,000 runs fast.
 RICH_MAX_ROWS = 400
+#: the narrowest a report is rendered (a narrower terminal wraps its lines); below it,
+#: `runs watch`, which must fit the terminal to redraw in place, draws its table compact
+WIDE = 100
 STATUS_STYLE = {"FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan",
                 "pass": "green", "fail": "red", "pending": "yellow", "manual": "dim"}
 
@@ -62,7 +65,7 @@ def check_alone(flag: str, others: dict[str, object]) -> None:
 
 def emit(table: Table, fmt: str = "table", output: str | None = None) -> None:
     """Print the rendered table, or write it to `output` and say so on stderr."""
-    text = render(table, fmt, width=max(shutil.get_terminal_size((160, 40)).columns, 100))
+    text = render(table, fmt, width=max(shutil.get_terminal_size((160, 40)).columns, WIDE))
     if output is None:
         click.echo(text, nl=False)
         return
@@ -123,15 +126,19 @@ def _rich(table: Table, width: int) -> str:
     return buf.getvalue()
 
 
-def rich_view(table: Table):
+def rich_view(table: Table, compact: bool = False):
     """The table and its notes as one rich renderable: what `_rich` prints, and what
-    `runs watch` keeps redrawing in place."""
+    `runs watch` keeps redrawing in place. `compact`: for a terminal narrower than
+    `WIDE`, where a boxed table of nine columns folds its words (`RUNNIN`/`G`): no vertical
+    rules and one space between columns, so whole words fit in 80 columns."""
+    from rich import box
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    out = RichTable(title=escape(table.title), title_justify="left")
+    style = dict(box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False) if compact else {}
+    out = RichTable(title=escape(table.title), title_justify="left", **style)
     for c in table.columns:
         out.add_column(escape(c.title), justify="left" if c.kind in LEFT else "right",
                        overflow="fold")

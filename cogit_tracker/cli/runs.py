@@ -11,7 +11,7 @@ import click
 from ..runtime import liveness, stop, watch
 from ..table import Column, Table
 from .group import cli, json_option, tracking_option
-from .render import emit, emit_json, rich_view, row_groups, row_line
+from .render import WIDE, emit, emit_json, rich_view, row_groups, row_line
 
 
 @cli.group()
@@ -117,11 +117,17 @@ def runs_stop(campaign, experiment, tracking_uri, stale_after, as_json) -> None:
 
 
 def _watch_live(snapshots) -> None:
+    from rich import get_console
     from rich.live import Live
 
-    with Live(rich_view(watch.as_table([])), refresh_per_second=2) as live:
+    console = get_console()
+
+    def view(rows: list[watch.Watched]):  # the width asked anew: a terminal may be resized
+        return rich_view(watch.as_table(rows), compact=console.width < WIDE)
+
+    with Live(view([]), console=console, refresh_per_second=2) as live:
         for rows in snapshots:
-            live.update(rich_view(watch.as_table(rows)))
+            live.update(view(rows))
 
 
 def _watch_lines(snapshots) -> None:
