@@ -5,7 +5,9 @@ folder rather than reusing weights it never produced.
 
 A model is built in a folder beside its final name and renamed into place only once complete
 (the marker file written last), so a killed build is never taken for a finished one; its
-leftover folder is cleared by the next build.
+leftover folder is cleared by the next build. Builds of one model take turns under a file
+lock beside it: the ranks of a job, or two campaigns started together on one pod, build it
+once between them (the later ones wait, then find it made), not once each at full CPU.
 """
 from __future__ import annotations
 
@@ -44,44 +46,36 @@ def folder(name: str, recipe: dict) -> Path:
 
 def cached(name: str, recipe: dict, build: Callable[[Path], dict]) -> Path:
     """The folder of this model, built first with `build(folder) -> stats` if missing."""
+    from filelock import FileLock
+
     out = folder(name, recipe)
     if (out / MARKER).is_file():
         return out
-    _clear_leftovers(out)
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    tmp.mkdir(parents=True)
-    print(f"building the {name} model once (cached in {out})", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    try:
-        stats = build(tmp)
-        stats = {**stats, "build_seconds": round(time.perf_counter() - start, 1),
-                 "recipe": recipe, **versions()}
-        (tmp / MARKER).write_text(json.dumps(stats, indent=2))
-        tmp.rename(out)
-    except OSError:
-        if not (out / MARKER).is_file():  # not "another process finished first"
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(out.with_name(f"{out.name}.lock")):
+        if (out / MARKER).is_file():  # another process built it while this one waited
+            return out
+        _clear_leftovers(out)
+        tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+        tmp.mkdir()
+        print(f"building the {name} model once (cached in {out})", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        try:
+            stats = build(tmp)
+            stats = {**stats, "build_seconds": round(time.perf_counter() - start, 1),
+                     "recipe": recipe, **versions()}
+            (tmp / MARKER).write_text(json.dumps(stats, indent=2))
+            tmp.rename(out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
 def _clear_leftovers(out: Path) -> None:
-    """Half-built folders of processes that died (a live builder keeps its own)."""
-    for tmp in out.parent.glob(f"{out.name}.tmp*"):
-        pid = tmp.name.rsplit(".tmp", 1)[1]
-        if not pid.isdigit() or not _alive(int(pid)):
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Half-built folders of builds that died (under the lock, no other build is running),
+    and a final folder without its marker."""
+    for tmp in [*out.parent.glob(f"{out.name}.tmp*"), out]:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def stats(model_dir: Path) -> dict:

@@ -3,6 +3,7 @@ and transformers versions: a killed build is never taken for a finished one, a b
 is one line, and `tiny` must pass its quality gate. Real files, a real (small) training."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from cogit_tracker.errors import BadInput
+from conftest import REPO
 from pipelines import cache, smollm2, tiny
 
 
@@ -41,7 +43,7 @@ def test_a_killed_build_is_never_taken_for_a_finished_one(root):
 
     with pytest.raises(KeyboardInterrupt):
         cache.cached("toy", {"size": 1}, dies)
-    assert list(root.iterdir()) == []  # nothing left that looks finished, nor half
+    assert [p.name for p in root.iterdir()] == [f"{cache.folder('toy', {'size': 1}).name}.lock"]
     # a process SIGKILLed mid-build leaves its folder: the next build clears it and builds
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
@@ -51,6 +53,34 @@ def test_a_killed_build_is_never_taken_for_a_finished_one(root):
     (leftover / "weights.bin").write_text("half")
     built = cache.cached("toy", {"size": 1}, _write)
     assert (built / "weights.bin").read_text() == "weights" and not leftover.exists()
+
+
+BUILDER = """
+import sys, time
+from pipelines import cache
+
+def build(out):
+    with open(sys.argv[1], "a") as log:
+        log.write("built\\n")
+    time.sleep(2)
+    (out / "weights.bin").write_text("weights")
+    return {}
+
+print(cache.cached("toy", {"size": 1}, build))
+"""
+
+
+def test_processes_that_want_one_model_at_once_build_it_once(root, tmp_path):
+    """Two campaigns started together on a pod (or the ranks of one job) need the same model:
+    one builds it, the other waits for it and takes it, rather than both training at once."""
+    log = tmp_path / "builds.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", BUILDER, str(log)], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outs
+    assert {out.strip() for out, _ in outs} == {str(cache.folder("toy", {"size": 1}))}
+    assert log.read_text() == "built\n", outs
 
 
 def test_a_truncated_gguf_is_one_line_of_bad_input(tmp_path):
