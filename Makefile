@@ -34,8 +34,12 @@ demo: $(STAMP)
 screenshots: $(STAMP) browser
 	$(BIN)/python docs/take_screenshots.py
 
+# The suite on every core (up to 4, pytest-xdist; worksteal keeps the cores busy to the end);
+# a test marked `alone` restarts what the others use (the machine's PostgreSQL) and runs after
+# them, by itself.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -ra --durations=25
+	$(BIN)/python -m pytest -q -ra --durations=25 -n auto --maxprocesses 4 --dist worksteal -m "not alone"
+	$(BIN)/python -m pytest -q -ra -m alone
 
 # The browser tests drive Debian's chromium (a browser Playwright downloads itself cannot be
 # fetched offline): installed here where this user may (root, or sudo without a password);

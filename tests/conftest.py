@@ -19,11 +19,18 @@ PG_ADMIN_URI = os.environ.get("COGIT_TEST_PG",
 def pytest_configure(config) -> None:
     """Under CI (`CI` set) the suite starts from an empty model cache in a temp folder, so a
     green CI proves that a fresh machine trains and converts working models; subprocesses
-    inherit it through the environment."""
+    inherit it through the environment (in every xdist worker: the controller sets it before
+    they start)."""
     if os.environ.get("CI") and not os.environ.get("COGIT_MODEL_CACHE"):
         import tempfile
 
         os.environ["COGIT_MODEL_CACHE"] = tempfile.mkdtemp(prefix="cogit-models-")
+    # What the commands print must not depend on where the suite runs: pytest-xdist hands its
+    # workers the controller's terminal width as COLUMNS, and a developer's shell may export
+    # one. Without it, a command off a terminal takes its own fallback width, and a test that
+    # wants a terminal opens a pseudo-terminal of the size it names.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

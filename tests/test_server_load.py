@@ -152,12 +152,14 @@ def test_sigkilled_experiment_is_reaped_killed(mlflow_server, tmp_path):
     assert failure == [("stale",)]
 
 
+@pytest.mark.alone
+@pytest.mark.skipif(not (os.environ.get("CI") or os.environ.get("COGIT_PG_RESTART") == "1"),
+                    reason="restarts the shared PostgreSQL: runs under CI or with COGIT_PG_RESTART=1")
 def test_postgres_restart_under_load(mlflow_server, tmp_path):
     """Restarts the machine's PostgreSQL cluster: on a shared development machine that would
     break everyone else's database tests for a moment, so it runs under CI (its own machine)
-    or when COGIT_PG_RESTART=1 says this machine is yours."""
-    if not (os.environ.get("CI") or os.environ.get("COGIT_PG_RESTART") == "1"):
-        pytest.skip("restarts the shared PostgreSQL: runs under CI or with COGIT_PG_RESTART=1")
+    or when COGIT_PG_RESTART=1 says this machine is yours; and after the rest of the suite,
+    alone (`make test`), since the other tests' databases live in the same cluster."""
     clusters = sorted(Path("/etc/postgresql").glob("*/main"))
     if not clusters:
         pytest.skip("no local PostgreSQL cluster to restart (/etc/postgresql/*/main)")
