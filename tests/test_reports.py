@@ -65,6 +65,22 @@ def test_report_rows_totals_and_unfinished_runs(two_campaigns):
     assert b["total"]["vram_peak_gb"] == max(b[p]["vram_peak_gb"] for p in list(b)[:4])
 
 
+@pytest.mark.parametrize("columns", [200, 120])
+def test_the_table_fits_the_terminal_without_folding_its_words(two_campaigns, monkeypatch,
+                                                                columns):
+    """Where the boxed table's longest words fit, it is boxed; on a narrower terminal it is
+    drawn compact (no vertical rules), where a squeezed boxed table read FINIS over HED.
+    Either way no line is wider than the terminal."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    res = run("report")
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert ("┃" in res.output) == (columns == 200)
+    for word in ("campaign", "precision", "intervene", "FINISHED", "cuda_oom", "h100-sxm"):
+        assert any(word in line for line in lines), (word, res.output)
+
+
 def test_baseline_adds_ratio_columns(two_campaigns):
     doc = report_json("--baseline", "run-001")
     a, b = rows_by(doc, "run-001"), rows_by(doc, "run-002")

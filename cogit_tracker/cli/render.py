@@ -24,9 +24,7 @@ FORMATS = ("table", "md", "csv", "json", "html")
 # rich lays out ~500-1000 rows a second here; past this many rows `table` prints the
 # markdown layout instead, which is just as readable and keeps `report` on 10,000 runs fast.
 RICH_MAX_ROWS = 400
-#: the narrowest a report is rendered (a narrower terminal wraps its lines); below it,
-#: `runs watch`, which must fit the terminal to redraw in place, draws its table compact
-WIDE = 100
+UNBOUNDED = 100_000  # columns: a width to measure a table at without bounding it
 STATUS_STYLE = {"FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan",
                 "pass": "green", "fail": "red", "pending": "yellow", "manual": "dim"}
 
@@ -65,7 +63,7 @@ def check_alone(flag: str, others: dict[str, object]) -> None:
 
 def emit(table: Table, fmt: str = "table", output: str | None = None) -> None:
     """Print the rendered table, or write it to `output` and say so on stderr."""
-    text = render(table, fmt, width=max(shutil.get_terminal_size((160, 40)).columns, WIDE))
+    text = render(table, fmt, width=shutil.get_terminal_size((160, 40)).columns)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -122,30 +120,37 @@ def _cells(table: Table, row: dict) -> list[str]:
 
 def _rich(table: Table, width: int) -> str:
     buf = io.StringIO()
-    _console(buf, width).print(rich_view(table))
+    _console(buf, width).print(rich_view(table, width))
     return buf.getvalue()
 
 
-def rich_view(table: Table, compact: bool = False):
-    """The table and its notes as one rich renderable: what `_rich` prints, and what
-    `runs watch` keeps redrawing in place. `compact`: for a terminal narrower than
-    `WIDE`, where a boxed table of nine columns folds its words (`RUNNIN`/`G`): no vertical
-    rules and one space between columns, so whole words fit in 80 columns."""
+def rich_view(table: Table, width: int):
+    """The table and its notes as one rich renderable for `width` columns: what `_rich`
+    prints, and what `runs watch` keeps redrawing in place. Boxed where its longest words
+    fit; else compact (no vertical rules, one space between columns: two characters fewer
+    a column), since a boxed table squeezed below them folds its words (`FINIS`/`HED`)."""
     from rich import box
-    from rich.console import Group
+    from rich.console import Console, Group
     from rich.markup import escape
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    style = dict(box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False) if compact else {}
-    out = RichTable(title=escape(table.title), title_justify="left", **style)
-    for c in table.columns:
-        out.add_column(escape(c.title), justify="left" if c.kind in LEFT else "right",
-                       overflow="fold")
-    for row in table.rows:
-        cells = [_styled(escape(text), c.kind) for c, text in zip(table.columns, _cells(table, row))]
-        out.add_row(*cells, end_section=bool(row.get("_section_end")), style=row.get("_style"))
-    return Group(out, *(Text(note) for note in table.notes))
+    def draw(**style) -> RichTable:
+        out = RichTable(title=escape(table.title), title_justify="left", **style)
+        for c in table.columns:
+            out.add_column(escape(c.title), justify="left" if c.kind in LEFT else "right",
+                           overflow="fold")
+        for row in table.rows:
+            cells = [_styled(escape(text), c.kind)
+                     for c, text in zip(table.columns, _cells(table, row))]
+            out.add_row(*cells, end_section=bool(row.get("_section_end")),
+                        style=row.get("_style"))
+        return out
+
+    boxed = draw()
+    if Console(width=UNBOUNDED).measure(boxed).minimum > width:  # its longest words don't fit
+        boxed = draw(box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False)
+    return Group(boxed, *(Text(note) for note in table.notes))
 
 
 def row_line(table: Table, row: dict) -> str:

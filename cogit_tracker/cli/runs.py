@@ -11,7 +11,7 @@ import click
 from ..runtime import liveness, stop, watch
 from ..table import Column, Table
 from .group import cli, json_option, tracking_option
-from .render import WIDE, emit, emit_json, rich_view, row_groups, row_line
+from .render import emit, emit_json, rich_view, row_groups, row_line
 
 
 @cli.group()
@@ -123,7 +123,7 @@ def _watch_live(snapshots) -> None:
     console = get_console()
 
     def view(rows: list[watch.Watched]):  # the width asked anew: a terminal may be resized
-        return rich_view(watch.as_table(rows), compact=console.width < WIDE)
+        return rich_view(watch.as_table(rows), console.width)
 
     with Live(view([]), console=console, refresh_per_second=2) as live:
         for rows in snapshots:
