@@ -275,14 +275,18 @@ def test_every_rank_of_a_torchrun_job_stops_and_on_stop_runs_once(tmp_path, aske
     assert (tmp_path / "pod-stopped").read_text() == "stopped\n", log
 
 
-def answer(look, timeout_s: float = 30):
+def first_read_done(look, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while look.looks == 0:
+        assert time.monotonic() < deadline, "the look's read never finished"
+        time.sleep(0.02)
+
+
+def answer(look):
     """What a new look (`RequestWatch`) says from its first read: it reads on a thread of its
     own, and a call gives the latest finished read's answer."""
     assert look() is None  # starts the read: nothing read yet
-    deadline = time.monotonic() + timeout_s
-    while look.looks == 0:
-        assert time.monotonic() < deadline, "the look never finished"
-        time.sleep(0.02)
+    first_read_done(look)
     return look()
 
 
@@ -331,10 +335,7 @@ def test_a_store_that_never_answers_holds_the_look_not_the_monitor(monkeypatch):
         assert look() is None
         assert look.looks == 0, "the call waited for the store's answer"
         assert look() is None  # asked again while the read hangs: no second read, no wait
-        deadline = time.monotonic() + 60
-        while look.looks == 0:  # MLflow gives up (3 s); the look says nothing, raises nothing
-            assert time.monotonic() < deadline, "the read never gave up"
-            time.sleep(0.05)
-        assert look() is None
+        first_read_done(look, timeout_s=60)  # MLflow gives up (3 s)
+        assert look() is None  # the look says nothing, raises nothing
     finally:
         mute.close()

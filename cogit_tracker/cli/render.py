@@ -135,22 +135,16 @@ def rich_view(table: Table, width: int):
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    def draw(**style) -> RichTable:
-        out = RichTable(title=escape(table.title), title_justify="left", **style)
-        for c in table.columns:
-            out.add_column(escape(c.title), justify="left" if c.kind in LEFT else "right",
-                           overflow="fold")
-        for row in table.rows:
-            cells = [_styled(escape(text), c.kind)
-                     for c, text in zip(table.columns, _cells(table, row))]
-            out.add_row(*cells, end_section=bool(row.get("_section_end")),
-                        style=row.get("_style"))
-        return out
-
-    boxed = draw()
-    if Console(width=UNBOUNDED).measure(boxed).minimum > width:  # its longest words don't fit
-        boxed = draw(box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False)
-    return Group(boxed, *(Text(note) for note in table.notes))
+    out = RichTable(title=escape(table.title), title_justify="left")
+    for c in table.columns:
+        out.add_column(escape(c.title), justify="left" if c.kind in LEFT else "right",
+                       overflow="fold")
+    for row in table.rows:
+        cells = [_styled(escape(text), c.kind) for c, text in zip(table.columns, _cells(table, row))]
+        out.add_row(*cells, end_section=bool(row.get("_section_end")), style=row.get("_style"))
+    if Console(width=UNBOUNDED).measure(out).minimum > width:  # its longest words don't fit
+        out.box, out.padding, out.show_edge = box.SIMPLE_HEAD, (0, 0), False
+    return Group(out, *(Text(note) for note in table.notes))
 
 
 def row_line(table: Table, row: dict) -> str:
